@@ -1,0 +1,1 @@
+"""Admit: ticketing, admission and access control."""

@@ -1,0 +1,33 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+def _sync_roles(sender, **kwargs):  # type: ignore[no-untyped-def]
+    from .services import roles_sync
+
+    roles_sync()
+
+
+class AccountsConfig(AppConfig):
+    name = "admit.accounts"
+    label = "accounts"
+    verbose_name = _("Staff and devices")
+
+    def ready(self) -> None:
+        from django.contrib.auth.models import Group
+
+        from admit.core.signals import bump_on_change
+        from admit.core.versions import RIGHTS
+
+        from .models import User
+
+        post_migrate.connect(_sync_roles, dispatch_uid="admit.accounts.roles")
+        bump_on_change(
+            RIGHTS,
+            User,
+            Group,
+            User.groups.through,
+            User.user_permissions.through,
+            Group.permissions.through,
+        )

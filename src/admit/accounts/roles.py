@@ -1,0 +1,101 @@
+"""Staff roles and the permissions each one grants. Groups named by the role code hold them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Role:
+    code: str
+    label: Promise
+    # "app_label.codename" or "app_label.*" (every permission of that app) or
+    # "view:*" (every view permission).
+    permissions: tuple[str, ...]
+
+
+CATALOG_MODELS = (
+    "site",
+    "calendarday",
+    "zone",
+    "gate",
+    "lane",
+    "visitorcategory",
+    "channel",
+    "product",
+    "combocomponent",
+    "price",
+)
+
+
+def _perms(app: str, models: tuple[str, ...], actions: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"{app}.{a}_{m}" for m in models for a in actions)
+
+
+ALL = ("add", "change", "delete", "view")
+
+ROLES: dict[str, Role] = {
+    r.code: r
+    for r in (
+        Role(
+            "supervisor",
+            _("Supervisor"),
+            (
+                "catalog.*",
+                "accounts.*",
+                "inventory.*",
+                "sales.*",
+                "tickets.*",
+                "auth.view_group",
+                "core.view_auditentry",
+            ),
+        ),
+        Role(
+            "cashier",
+            _("Cashier"),
+            (
+                *_perms("catalog", CATALOG_MODELS, ("view",)),
+                "inventory.view_pool",
+                "sales.add_order",
+                "sales.view_order",
+                "sales.refund_order",
+                "sales.reschedule_order",
+                "tickets.view_ticket",
+            ),
+        ),
+        Role(
+            "finance",
+            _("Finance"),
+            (
+                *_perms("catalog", CATALOG_MODELS, ("view",)),
+                "core.view_auditentry",
+                "sales.view_order",
+                "sales.view_payment",
+                "sales.view_refund",
+                "tickets.view_ticket",
+                "inventory.view_pool",
+            ),
+        ),
+        Role(
+            "marketing",
+            _("Marketing"),
+            (
+                *_perms("catalog", CATALOG_MODELS, ("view",)),
+                *_perms("catalog", ("channel", "price"), ALL),
+                *_perms("sales", ("coupon",), ALL),
+                "sales.view_order",
+                "inventory.view_pool",
+                "inventory.view_capacitytemplate",
+            ),
+        ),
+        Role(
+            "gate_operator",
+            _("Gate operator"),
+            _perms("catalog", ("site", "zone", "gate", "lane", "product"), ("view",)),
+        ),
+        Role("auditor", _("Auditor"), ("view:*",)),
+    )
+}

@@ -1,0 +1,77 @@
+"""In-process caches of slowly changing data, kept honest by version counters in the database.
+
+Every write to cached data bumps its counter (through signals, in the writer's transaction);
+each request reads all counters in one query and drops whatever moved. No cache server needed,
+and the processes behind a load balancer never disagree for longer than one request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from .models import Version
+
+T = TypeVar("T")
+
+CATALOG = "catalog"
+RIGHTS = "rights"
+
+_local = threading.local()
+_lock = threading.Lock()
+_caches: dict[str, tuple[int, dict[Any, Any]]] = {}
+
+
+def version_bump(name: str) -> None:
+    if not Version.objects.filter(name=name).update(value=F("value") + 1):
+        try:
+            with transaction.atomic():
+                Version.objects.create(name=name, value=1)
+        except IntegrityError:
+            Version.objects.filter(name=name).update(value=F("value") + 1)
+
+
+def versions() -> dict[str, int]:
+    """The counters, read once per request (see ``VersionsMiddleware``) or per call."""
+    cached = getattr(_local, "versions", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    return dict(Version.objects.values_list("name", "value"))
+
+
+def remember(name: str, key: Any, load: Callable[[], T]) -> T:
+    """``load()`` once per version of ``name`` in this process."""
+    version = versions().get(name, 0)
+    with _lock:
+        entry = _caches.get(name)
+        if entry is None or entry[0] != version:
+            entry = (version, {})
+            _caches[name] = entry
+        store = entry[1]
+        if key in store:
+            return store[key]  # type: ignore[no-any-return]
+    value = load()
+    with _lock:
+        current = _caches.get(name)
+        if current is not None and current[0] == version:
+            current[1][key] = value
+    return value
+
+
+class RequestVersions:
+    """Read the counters once at the start of a request and use them throughout it."""
+
+    def __enter__(self) -> None:
+        _local.versions = dict(Version.objects.values_list("name", "value"))
+
+    def __exit__(self, *exc: object) -> None:
+        _local.versions = None
+
+
+def clear() -> None:
+    with _lock:
+        _caches.clear()

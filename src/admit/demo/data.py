@@ -1,0 +1,409 @@
+"""A realistic demo venue: 云岭山风景区, a mountain park with a garden, a cable car and a show.
+
+Everything is created through the services, so the demo's audit trail looks like a real set-up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from admit.accounts.models import Device, User
+from admit.accounts.services import device_save, user_create
+from admit.catalog import services as cs
+from admit.catalog.models import (
+    CalendarDay,
+    Channel,
+    ComboComponent,
+    Gate,
+    Lane,
+    Price,
+    Product,
+    Site,
+    VisitorCategory,
+    Zone,
+)
+from admit.core.services import model_save
+from admit.inventory.models import CapacityTemplate, TemplateAllocation, TemplateSlot
+from admit.inventory.services import template_save
+
+SITE_CODE = "yunling"
+DEMO_PASSWORD = "demo1234"
+STAFF = [
+    ("supervisor", "王主管", ["supervisor"]),
+    ("cashier", "李售票", ["cashier"]),
+    ("finance", "赵财务", ["finance"]),
+    ("marketing", "陈营销", ["marketing"]),
+    ("gate", "刘检票", ["gate_operator"]),
+    ("auditor", "周审计", ["auditor"]),
+]
+
+DISCOUNT_LIMITS = {"cashier": "10", "supervisor": "50"}
+
+# Public holidays and peak days shown in the demo calendar (illustrative dates).
+HOLIDAYS = {
+    "2026-12-31": ("peak", "跨年夜 New Year's Eve"),
+    "2027-01-01": ("holiday", "元旦 New Year"),
+    "2027-01-02": ("holiday", "元旦 New Year"),
+    "2027-01-03": ("holiday", "元旦 New Year"),
+    **{f"2027-02-{d:02d}": ("peak", "春节 Spring Festival") for d in range(5, 12)},
+    "2027-04-05": ("holiday", "清明节 Qingming"),
+    **{f"2027-05-{d:02d}": ("peak", "劳动节 Labour Day") for d in range(1, 6)},
+    "2027-06-09": ("holiday", "端午节 Dragon Boat Festival"),
+    "2027-09-15": ("holiday", "中秋节 Mid-Autumn Festival"),
+    **{f"2027-10-{d:02d}": ("peak", "国庆节 National Day") for d in range(1, 8)},
+}
+
+
+def demo_loaded() -> bool:
+    return Site.objects.filter(code=SITE_CODE).exists()
+
+
+@transaction.atomic
+def demo_load(*, log: Callable[[str], None] = lambda _m: None) -> bool:
+    """Create the demo venue and staff. Returns False (and changes nothing) when already there."""
+    if demo_loaded():
+        return False
+    actor = None  # the system sets up the demo
+    today = dt.date.today()
+    start = today.replace(month=1, day=1)
+
+    log("staff users")
+    if not User.objects.filter(username="admin").exists():
+        user_create(
+            username="admin",
+            password="admin",
+            actor=actor,
+            display_name="管理员",
+            is_superuser=True,
+        )
+    for username, display, roles in STAFF:
+        user = User.objects.filter(username=username).first() or user_create(
+            username=username,
+            password=DEMO_PASSWORD,
+            roles=roles,
+            actor=actor,
+            display_name=display,
+        )
+        limit = DISCOUNT_LIMITS.get(username)
+        if limit is not None:
+            user.discount_limit_percent = Decimal(limit)
+            model_save(instance=user, actor=actor, validate=False)
+    admin = User.objects.get(username="admin")
+
+    def save(obj: Any, **m2m: Any) -> Any:
+        return cs.SAVE_SERVICES[type(obj)](instance=obj, actor=admin, m2m=m2m or None)
+
+    def save_row(obj: Any) -> Any:
+        return model_save(instance=obj, actor=admin)
+
+    log("channels and visitor categories")
+    channels = {
+        code: save(Channel(code=code, name=name, name_en=en, kind=kind))
+        for code, name, en, kind in [
+            ("window", "售票窗口", "Box office", "window"),
+            ("kiosk", "自助售票机", "Kiosk", "kiosk"),
+            ("online", "官方微商城", "Online shop", "online"),
+            ("ota", "OTA 平台", "OTA partners", "ota"),
+            ("agency", "旅行社", "Travel agencies", "agency"),
+        ]
+    }
+    cats = {
+        code: save(
+            VisitorCategory(
+                code=code,
+                name=name,
+                name_en=en,
+                proof_required=bool(proof),
+                proof=proof,
+                min_age=lo,
+                max_age=hi,
+                sort_order=i,
+            )
+        )
+        for i, (code, name, en, proof, lo, hi) in enumerate(
+            [
+                ("adult", "成人", "Adult", "", 18, 59),
+                ("child", "儿童", "Child", "身高 1.2–1.5 米 / height 1.2–1.5 m", 6, 17),
+                ("student", "学生", "Student", "全日制学生证 / full-time student card", None, None),
+                ("senior", "老年人", "Senior", "身份证（60 岁以上）/ ID card, 60+", 60, None),
+            ]
+        )
+    }
+
+    log("site, calendar and zones")
+    site = save(
+        Site(
+            code=SITE_CODE,
+            name="云岭山风景区",
+            name_en="Yunling Mountain Scenic Area",
+            time_zone="Asia/Shanghai",
+            address="云岭县山门路 1 号",
+            phone="0571-8888 6666",
+            opens_at=dt.time(7, 30),
+            closes_at=dt.time(18, 0),
+            last_entry_at=dt.time(16, 30),
+            notice="索道遇大风停运，请留意现场广播。Cable car stops in high winds.",
+        )
+    )
+    for day, (day_type, note) in HOLIDAYS.items():
+        save(CalendarDay(site=site, date=dt.date.fromisoformat(day), day_type=day_type, note=note))
+    maintenance = today + dt.timedelta(days=(7 - today.weekday()) % 7 + 14)  # a Monday
+    save(CalendarDay(site=site, date=maintenance, closed=True, note="设备检修闭园 Maintenance"))
+    main = save(Zone(site=site, code="main", name="景区主区", name_en="Main park"))
+    garden = save(
+        Zone(site=site, parent=main, code="orchid-garden", name="幽兰园", name_en="Orchid Garden")
+    )
+    cable = save(
+        Zone(site=site, parent=main, code="cable-car", name="云岭索道", name_en="Cable car")
+    )
+    theatre = save(
+        Zone(site=site, parent=main, code="theatre", name="山水剧场", name_en="Valley Theatre")
+    )
+
+    log("gates and lanes")
+    east = save(Gate(site=site, code="east", name="东大门", name_en="East Gate", zone=main))
+    for i, kind, direction in [
+        (1, "turnstile", "in"),
+        (2, "turnstile", "in"),
+        (3, "turnstile", "in"),
+        (4, "accessible", "both"),
+        (5, "handheld", "in"),
+    ]:
+        save(
+            Lane(
+                gate=east,
+                code=f"east-{i}",
+                name=f"东大门 {i} 号通道",
+                device_kind=kind,
+                direction=direction,
+            )
+        )
+    exit_gate = save(Gate(site=site, code="exit", name="南出口", name_en="South Exit", zone=main))
+    for i in (1, 2):
+        save(Lane(gate=exit_gate, code=f"exit-{i}", name=f"南出口 {i} 号通道", direction="out"))
+    for code, name, en, zone in [
+        ("garden", "幽兰园入口", "Orchid Garden entrance", garden),
+        ("cable", "索道下站", "Cable car lower station", cable),
+        ("theatre", "剧场检票口", "Theatre entrance", theatre),
+    ]:
+        gate = save(Gate(site=site, code=code, name=name, name_en=en, zone=zone))
+        save(Lane(gate=gate, code=f"{code}-1", name=f"{name} 1", direction="in"))
+
+    log("products and prices")
+    all_channels = list(channels.values())
+    qr_id = ["qr", "barcode", "id_card"]
+
+    def product(
+        code: str,
+        name: str,
+        en: str,
+        *,
+        prices: dict[str | None, tuple[str, ...]],
+        zones: list[Zone] | None = None,
+        sold_on: list[Channel] | None = None,
+        **fields: Any,
+    ) -> Product:
+        p = save(
+            Product(
+                site=site,
+                code=code,
+                name=name,
+                name_en=en,
+                allowed_media=fields.pop("allowed_media", qr_id),
+                **fields,
+            ),
+            zones=zones if zones is not None else [main],
+            channels=sold_on or all_channels,
+        )
+        # prices: channel code (None = any) -> (weekday, weekend, holiday) amounts
+        for channel_code, amounts in prices.items():
+            channel = channels[channel_code] if channel_code else None
+            day_types = ("weekday", "weekend", "holiday") if len(amounts) > 1 else ("",)
+            for day_type, amount in zip(day_types, amounts, strict=False):
+                save(
+                    Price(
+                        product=p,
+                        channel=channel,
+                        day_type=day_type,
+                        amount=Decimal(amount),
+                        valid_from=start,
+                    )
+                )
+        return p
+
+    product(
+        "adult",
+        "成人票",
+        "Adult ticket",
+        category=cats["adult"],
+        sort_order=1,
+        prices={
+            None: ("120", "150", "180"),
+            "online": ("110", "140", "170"),
+            "ota": ("105", "135", "165"),
+            "agency": ("90", "110", "130"),
+        },
+    )
+    product(
+        "child",
+        "儿童票",
+        "Child ticket",
+        category=cats["child"],
+        sort_order=2,
+        prices={None: ("60", "75", "90")},
+    )
+    product(
+        "senior",
+        "老年票",
+        "Senior ticket",
+        category=cats["senior"],
+        sort_order=3,
+        real_name_required=True,
+        prices={None: ("60", "75", "90")},
+    )
+    product(
+        "student",
+        "学生票",
+        "Student ticket",
+        category=cats["student"],
+        sort_order=4,
+        prices={None: ("60", "75", "90")},
+    )
+    product(
+        "family",
+        "家庭票（2 大 1 小）",
+        "Family ticket (2 adults + 1 child)",
+        persons=3,
+        sort_order=5,
+        prices={None: ("280", "350", "420")},
+    )
+    combo = product(
+        "combo-cable",
+        "门票+索道联票",
+        "Admission + cable car",
+        kind="combo",
+        category=cats["adult"],
+        sort_order=6,
+        zones=[],
+        prices={None: ("230", "270", "310"), "online": ("220", "260", "300")},
+    )
+    save(
+        ComboComponent(
+            combo=combo, zone=main, name="景区门票", name_en="Park admission", sort_order=1
+        )
+    )
+    save(
+        ComboComponent(
+            combo=combo,
+            zone=cable,
+            name="索道往返",
+            name_en="Cable car return",
+            entries=2,
+            sort_order=2,
+        )
+    )
+    product(
+        "garden",
+        "幽兰园门票",
+        "Orchid Garden",
+        zones=[garden],
+        sort_order=7,
+        prices={None: ("30", "30", "40")},
+    )
+    product(
+        "show",
+        "《云岭印象》夜场演出",
+        "Evening show: Impression Yunling",
+        zones=[theatre],
+        slot_required=True,
+        sort_order=8,
+        real_name_required=True,
+        prices={None: ("198", "198", "238")},
+    )
+    product(
+        "annual",
+        "年卡",
+        "Annual pass",
+        kind="pass",
+        validity="pass_period",
+        validity_months=12,
+        entries=None,
+        entries_per_day=2,
+        reentry=True,
+        real_name_required=True,
+        sort_order=9,
+        allowed_media=["qr", "card", "id_card", "face"],
+        sold_on=[channels["window"], channels["online"]],
+        prices={None: ("398",)},
+    )
+    product(
+        "group",
+        "团体票（10–60 人）",
+        "Group ticket (10–60 people)",
+        kind="group",
+        persons=10,
+        max_persons=60,
+        sort_order=10,
+        sold_on=[channels["window"], channels["agency"], channels["ota"]],
+        prices={None: ("96", "120", "144")},
+    )
+
+    log("capacity: time slots and channel allocations")
+    main_tpl = template_save(
+        instance=CapacityTemplate(
+            site=site, zone=main, name="主区分时预约 Main park time slots", valid_from=start
+        ),
+        actor=admin,
+    )
+    for begin, end, cap in [
+        ((7, 30), (9, 30), 3000),
+        ((9, 30), (11, 30), 4000),
+        ((11, 30), (13, 30), 3000),
+        ((13, 30), (16, 30), 4000),
+    ]:
+        save_row(
+            TemplateSlot(template=main_tpl, start=dt.time(*begin), end=dt.time(*end), capacity=cap)
+        )
+    save_row(
+        TemplateAllocation(template=main_tpl, channel=channels["ota"], percent=30, release_hours=24)
+    )
+    save_row(
+        TemplateAllocation(
+            template=main_tpl, channel=channels["agency"], percent=20, release_hours=24
+        )
+    )
+    cable_tpl = template_save(
+        instance=CapacityTemplate(
+            site=site, zone=cable, name="索道日运量 Cable car per day", valid_from=start
+        ),
+        actor=admin,
+    )
+    save_row(TemplateSlot(template=cable_tpl, capacity=3000))
+    show_tpl = template_save(
+        instance=CapacityTemplate(
+            site=site,
+            zone=theatre,
+            name="夜场演出 Evening show",
+            valid_from=start,
+            returns_on_refund=False,
+        ),
+        actor=admin,
+    )
+    save_row(
+        TemplateSlot(template=show_tpl, start=dt.time(19, 30), end=dt.time(21, 0), capacity=800)
+    )
+
+    log("gate devices")
+    for lane in Lane.objects.filter(gate__site=site):
+        device_save(
+            instance=Device(
+                code=f"dev-{lane.code}", name=f"闸机 {lane.name}", kind=Device.Kind.GATE, lane=lane
+            ),
+            actor=admin,
+        )
+    return True

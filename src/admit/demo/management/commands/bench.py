@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import os
+import platform
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from admit.demo.bench import run_sales
+
+
+class Command(BaseCommand):
+    help = "Measure Admit: `admit bench sales` drives concurrent buyers through HTTP."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("what", choices=["sales"])
+        parser.add_argument(
+            "--database",
+            action="append",
+            help="sqlite, or a PostgreSQL URL (repeatable). Default: sqlite and "
+            "postgres://postgres@127.0.0.1:5432/admit_bench when reachable",
+        )
+        parser.add_argument("--buyers", type=int, default=16)
+        parser.add_argument("--places", type=int, default=2000)
+        parser.add_argument("--workers", type=int, default=None)
+        parser.add_argument("--threads", type=int, default=None)
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        databases = opts["database"] or ["sqlite", _default_postgres()]
+        cores = os.cpu_count() or 1
+        self.stdout.write(
+            f"machine: {platform.platform()}, {cores} cores, Python {platform.python_version()}"
+        )
+        for database in [d for d in databases if d]:
+            sqlite = database == "sqlite"
+            workers = opts["workers"] or cores * 2 + 1
+            threads = opts["threads"] or 1
+            try:
+                result = run_sales(
+                    database=database,
+                    buyers=opts["buyers"],
+                    places=opts["places"],
+                    workers=workers,
+                    threads=threads,
+                    say=self.stdout.write,
+                )
+            except Exception as exc:
+                raise CommandError(f"{database}: {exc}") from exc
+            self.stdout.write("")
+            for line in result.lines():
+                self.stdout.write("  " + line)
+            self.stdout.write("")
+
+
+def _default_postgres() -> str:
+    try:
+        import psycopg
+
+        with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", connect_timeout=2):
+            return "postgres://postgres@127.0.0.1:5432/admit_bench"
+    except Exception:
+        return ""

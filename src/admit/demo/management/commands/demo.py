@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from admit.core.management.commands.serve import gunicorn_argv
+from admit.demo.data import DEMO_PASSWORD, STAFF, demo_load
+
+
+class Command(BaseCommand):
+    help = "Set up the demo venue (once) and serve Admit on http://127.0.0.1:PORT."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument(
+            "--data-dir",
+            default="var",
+            help="Where the SQLite database, secret key and static files live.",
+        )
+        parser.add_argument("--no-serve", action="store_true", help="Set up, then exit.")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        say = self.stdout.write
+        say(f"Data directory: {settings.DATA_DIR}")
+        say("Migrating the database …")
+        call_command("migrate", interactive=False, verbosity=0)
+        say("Loading demo data …")
+        created = demo_load(log=lambda m: say(f"  · {m}"))
+        say("  demo data created." if created else "  demo data already present: nothing changed.")
+        call_command("collectstatic", interactive=False, verbosity=0)
+        base = f"http://{opts['host']}:{opts['port']}"
+        say("")
+        say(self.style.SUCCESS("Admit demo is ready."))
+        say(f"  Home            {base}/")
+        say(f"  Back office     {base}/admin/")
+        say(f"  API docs        {base}/api/v1/docs")
+        say(f"  OpenAPI         {base}/api/v1/openapi.json")
+        say("")
+        say("  Demo logins (demo only!):")
+        say("    admin / admin                (superuser)")
+        for username, display, roles in STAFF:
+            say(f"    {username} / {DEMO_PASSWORD:<14} ({', '.join(roles)}, {display})")
+        say("")
+        if opts["no_serve"]:
+            return
+        sys.stdout.flush()
+        argv = gunicorn_argv(host=opts["host"], port=opts["port"], workers=2, threads=4)
+        os.execv(sys.executable, argv)

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from admit.sales.checks import capacity_problems
+
+
+class Command(BaseCommand):
+    help = (
+        "Check that every capacity counter equals what the orders and tickets behind it add up to."
+    )
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        self.stdout.write("Checking capacity …")
+        problems = capacity_problems()
+        for p in problems:
+            self.stdout.write(self.style.ERROR(p))
+        if problems:
+            self.stdout.write(self.style.ERROR(f"{len(problems)} problem(s)."))
+            sys.exit(1)
+        self.stdout.write(self.style.SUCCESS("OK: everything adds up."))

@@ -1,0 +1,321 @@
+"""Refunds and date changes (改签) of paid orders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from admit.catalog.models import Product
+from admit.catalog.selectors import product_price, site_day
+from admit.core.money import FEN
+from admit.core.services import actor_label
+from admit.inventory.models import Pool
+from admit.inventory.services import (
+    InvalidSlot,
+    SiteClosed,
+    capacity_confirm,
+    capacity_return,
+    capacity_take,
+    line_pools,
+    pools_ensure,
+    takes_save,
+)
+from admit.tickets.models import Ticket
+from admit.tickets.services import tickets_end, tickets_issue
+
+from .. import errors
+from ..models import Order, OrderLine, Payment, PaymentMethod, Refund
+from ..providers import provider as get_provider
+from .common import ZERO, event
+from .orders import site_today
+
+
+def _visit_start(order: Order, day: dt.date) -> dt.datetime:
+    site = order.site
+    return dt.datetime.combine(day, site.opens_at, tzinfo=zoneinfo.ZoneInfo(site.time_zone))
+
+
+def _deadline_ok(order: Order, ticket: Ticket, hours: int | None, now: dt.datetime) -> bool:
+    day = ticket.valid_until or ticket.valid_from
+    if day is None:
+        return True
+    if hours is None:
+        return site_today(order.site, now) <= day
+    first = ticket.valid_from or day
+    return now <= _visit_start(order, first) - dt.timedelta(hours=hours)
+
+
+def _tickets(order: Order, ticket_ids: Sequence[int] | None) -> list[Ticket]:
+    qs = Ticket.objects.filter(order=order).select_related("product", "line", "line__slot")
+    if ticket_ids is None:
+        tickets = list(qs.filter(status=Ticket.Status.VALID, entries_used=0))
+        if not tickets:
+            raise errors.TicketNotValid(details={"order": order.code})
+        return tickets
+    ids = list(dict.fromkeys(ticket_ids))
+    tickets = list(qs.filter(pk__in=ids))
+    if len(tickets) != len(ids):
+        missing = sorted(set(ids) - {t.pk for t in tickets})
+        raise errors.TicketNotFound(details={"tickets": missing})
+    for t in tickets:
+        if t.entries_used or t.status == Ticket.Status.USED:
+            raise errors.TicketUsed(details={"ticket": t.pk})
+        if t.status != Ticket.Status.VALID:
+            raise errors.TicketNotValid(details={"ticket": t.pk, "status": t.status})
+    return tickets
+
+
+def _pay_back(
+    *,
+    order: Order,
+    amount: Decimal,
+    fee: Decimal,
+    reason: str,
+    actor: Any,
+    tickets: Sequence[int],
+) -> list[Refund]:
+    """Pay ``amount`` back against the order's payments, latest first; online payments are
+    refunded through their provider. The fee kept is written on the first refund row."""
+    payments = list(Payment.objects.filter(order=order).order_by("-id"))
+    refunded = {
+        row["payment"]: row["s"]
+        for row in Refund.objects.filter(order=order).values("payment").annotate(s=Sum("amount"))
+    }
+    rows: list[Refund] = []
+    left = amount
+    for payment in payments:
+        if left <= 0 and (rows or fee == 0):
+            break
+        room = payment.amount - refunded.get(payment.pk, ZERO)
+        part = min(room, left)
+        if part <= 0 and (rows or fee == 0):
+            continue
+        provider_ref = ""
+        if part > 0 and payment.method == PaymentMethod.ONLINE:
+            provider_ref = get_provider(payment.provider).refund(
+                ref=payment.reference,
+                amount=part,
+                refund_id=f"{order.code}-{payment.pk}-"
+                f"{Refund.objects.filter(order=order).count() + len(rows)}",
+            )
+        rows.append(
+            Refund.objects.create(
+                order=order,
+                payment=payment,
+                method=payment.method,
+                amount=max(part, ZERO),
+                fee=fee if not rows else ZERO,
+                provider_ref=provider_ref,
+                reason=reason[:200],
+                tickets=list(tickets),
+                actor_label=actor_label(actor)[:150],
+            )
+        )
+        left -= max(part, ZERO)
+    if left > 0:  # cannot happen while balance == live tickets + fees; refuse rather than lose
+        raise errors.AmountExceedsBalance(details={"left": str(left)})
+    return rows
+
+
+def order_refund(
+    *,
+    order: Order,
+    actor: Any,
+    ticket_ids: Sequence[int] | None = None,
+    reason: str = "",
+    now: dt.datetime | None = None,
+    apply_rules: bool = True,
+) -> list[Refund]:
+    """Refund unused tickets (all of the order's when none are named), minus the product's fee,
+    within its deadline; give their places back where the pool says so."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("site").get(pk=order.pk)
+        if order.status != Order.Status.PAID:
+            raise errors.OrderNotPaid(details={"order": order.code, "status": order.status})
+        tickets = _tickets(order, ticket_ids)
+        fee = ZERO
+        for t in tickets:
+            product: Product = t.product
+            if apply_rules:
+                if not product.refundable:
+                    raise errors.TicketNotRefundable(details={"ticket": t.pk})
+                if not _deadline_ok(order, t, product.refund_deadline_hours, now):
+                    raise errors.DeadlinePassed(details={"ticket": t.pk})
+            fee += (t.price * product.refund_fee_percent / 100).quantize(FEN, ROUND_HALF_UP)
+        if tickets_end(tickets=tickets, status=Ticket.Status.REFUNDED) != len(tickets):
+            raise errors.TicketUsed(details={"reason": "used_meanwhile"})
+        amount = sum((t.price for t in tickets), ZERO)
+        persons: dict[Any, int] = defaultdict(int)
+        for t in tickets:
+            persons[t.line] += t.persons
+        capacity_return(persons=dict(persons))
+        rows = _pay_back(
+            order=order,
+            amount=amount - fee,
+            fee=fee,
+            reason=reason or "refund",
+            actor=actor,
+            tickets=[t.pk for t in tickets],
+        )
+        event(
+            order,
+            "refunded",
+            actor,
+            tickets=[t.serial for t in tickets],
+            amount=amount - fee,
+            fee=fee,
+            reason=reason,
+        )
+    return rows
+
+
+def order_reschedule(
+    *,
+    order: Order,
+    actor: Any,
+    date: dt.date,
+    slot: int | None = None,
+    ticket_ids: Sequence[int] | None = None,
+    payment: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> list[Ticket]:
+    """Move unused tickets of one line to another date/slot (改签) when capacity allows.
+
+    The new tickets cost the old price plus the change in the channel's price; a higher price is
+    paid with ``payment`` ({"method", "amount"[, "tendered"]}), a lower one is paid back. The old
+    tickets become ``exchanged`` and their places go back to their pools.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("site", "channel").get(pk=order.pk)
+        if order.status != Order.Status.PAID:
+            raise errors.OrderNotPaid(details={"order": order.code, "status": order.status})
+        tickets = _tickets(order, ticket_ids)
+        old_line: OrderLine = tickets[0].line
+        if any(t.line_id != old_line.pk for t in tickets):
+            raise errors.RescheduleNotAllowed(details={"reason": "several_lines"})
+        product = tickets[0].product
+        if not product.reschedule_allowed or not product.takes_capacity:
+            raise errors.RescheduleNotAllowed(details={"product": product.code})
+        for t in tickets:
+            if not _deadline_ok(order, t, product.reschedule_deadline_hours, now):
+                raise errors.DeadlinePassed(details={"ticket": t.pk})
+        site = order.site
+        if date < site_today(site, now):
+            raise errors.PastDate(details={"date": date.isoformat()})
+        info = site_day(site=site, day=date)
+        if info.closed:
+            raise SiteClosed(details={"date": date.isoformat()})
+        new_unit = product_price(
+            product=product, channel=order.channel.code, day=date, day_type=info.day_type
+        )
+        if new_unit is None:
+            raise errors.NotOnSale(details={"date": date.isoformat()})
+        zones = product.capacity_zones
+        pools_ensure(site=site, day=date, zones=zones)
+        day_pools = list(Pool.objects.filter(zone__in=zones, date=date))
+        chosen = next((p for p in day_pools if p.pk == slot), None) if slot else None
+        if slot is not None and chosen is None:
+            raise InvalidSlot(details={"slot": slot})
+        pools = line_pools(
+            product=product,
+            day=date,
+            slot=chosen if chosen and chosen.start else None,
+            pools=day_pools,
+        )
+        per_ticket_change = (new_unit - old_line.unit_price) * (
+            old_line.persons if product.kind == Product.Kind.GROUP else 1
+        )
+        new_prices = [max(t.price + per_ticket_change, ZERO) for t in tickets]
+        difference = sum(new_prices, ZERO) - sum((t.price for t in tickets), ZERO)
+        head_count = sum(t.persons for t in tickets)
+        takes = capacity_take(
+            requests=[("new", p, head_count) for p in pools], channel=order.channel, now=now
+        )
+        new_line = OrderLine.objects.create(
+            order=order,
+            product=product,
+            date=date,
+            slot=chosen if chosen else next((p for p in pools if p.start), None),
+            quantity=len(tickets),
+            persons=old_line.persons,
+            unit_price=new_unit,
+            base=sum(new_prices, ZERO),
+            total=sum(new_prices, ZERO),
+            ticket_prices=[str(p) for p in new_prices],
+            replaces=old_line,
+        )
+        takes_save(takes=takes, lines={"new": new_line})
+        capacity_confirm(lines=[new_line])
+        if tickets_end(tickets=tickets, status=Ticket.Status.EXCHANGED) != len(tickets):
+            raise errors.TicketUsed(details={"reason": "used_meanwhile"})
+        capacity_return(persons={old_line: head_count}, always=True)
+        new_line.product = product
+        issued = tickets_issue(
+            line=new_line,
+            prices=new_prices,
+            holders=[(t.holder_name, t.holder_id_number) for t in tickets],
+        )
+        for old, new in zip(tickets, issued, strict=True):
+            old.visitors.update(ticket=new)
+        if difference > 0:
+            if not payment or _as_money(payment.get("amount")) != difference:
+                raise errors.PaymentRequired(details={"amount": str(difference)})
+            _pay_difference(order, difference, payment, actor)
+        elif difference < 0:
+            _pay_back(
+                order=order,
+                amount=-difference,
+                fee=ZERO,
+                reason="date change",
+                actor=actor,
+                tickets=[t.pk for t in tickets],
+            )
+        event(
+            order,
+            "rescheduled",
+            actor,
+            date=date.isoformat(),
+            tickets=len(tickets),
+            difference=difference,
+        )
+    return issued
+
+
+def _as_money(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)).quantize(FEN)
+    except ArithmeticError:
+        return None
+
+
+def _pay_difference(order: Order, amount: Decimal, payment: dict[str, Any], actor: Any) -> None:
+    """A date change that costs more is paid at once with cash or card."""
+    method = payment.get("method", "")
+    if method not in (PaymentMethod.CASH, PaymentMethod.CARD):
+        raise errors.MethodNotAllowed(details={"method": method})
+    tendered = payment.get("tendered")
+    change = None
+    if method == PaymentMethod.CASH and tendered is not None:
+        tendered_value = _as_money(tendered)
+        if tendered_value is None or tendered_value < amount:
+            raise errors.TenderedTooLittle(details={"amount": str(amount)})
+        change = tendered_value - amount
+    Payment.objects.create(
+        order=order,
+        method=method,
+        amount=amount,
+        tendered=_as_money(tendered) if tendered is not None else None,
+        change=change,
+        reference=str(payment.get("reference", ""))[:100],
+        actor_label=actor_label(actor)[:150],
+    )

@@ -1,0 +1,59 @@
+"""Tickets (门票): one right of entry, for one or several persons, one or several entries."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        VALID = "valid", _("valid")
+        USED = "used", _("used up")
+        REFUNDED = "refunded", _("refunded")
+        EXCHANGED = "exchanged", _("exchanged (date changed)")
+        VOIDED = "voided", _("voided")
+
+    # Tickets whose price still counts toward what the order is worth.
+    LIVE = (Status.VALID, Status.USED)
+
+    serial = models.CharField(_("ticket number"), max_length=20, unique=True)
+    order = models.ForeignKey(
+        "sales.Order", verbose_name=_("order"), on_delete=models.PROTECT, related_name="tickets"
+    )
+    line = models.ForeignKey(
+        "sales.OrderLine",
+        verbose_name=_("order line"),
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    site = models.ForeignKey("catalog.Site", on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(
+        "catalog.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.VALID
+    )
+    persons = models.PositiveSmallIntegerField(_("persons"), default=1)
+    price = models.DecimalField(_("price"), max_digits=10, decimal_places=2)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    slot_start = models.TimeField(_("slot start"), null=True, blank=True)
+    slot_end = models.TimeField(_("slot end"), null=True, blank=True)
+    entries_allowed = models.PositiveIntegerField(_("entries allowed"), null=True, blank=True)
+    entries_used = models.PositiveIntegerField(_("entries used"), default=0)
+    holder_name = models.CharField(_("holder"), max_length=100, blank=True)
+    holder_id_number = models.CharField(
+        _("holder ID number"), max_length=40, blank=True, db_index=True
+    )
+    issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["order", "id"]
+        indexes = [models.Index(fields=["site", "valid_from"])]
+
+    def __str__(self) -> str:
+        return self.serial

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.http import HttpRequest, JsonResponse
+from django.urls import path, re_path
+from django.utils.translation import gettext as _
+from django.views.i18n import set_language
+
+from .api import api
+from .core import views as core_views
+from .sales import views as sales_views
+
+
+def api_not_found(request: HttpRequest, rest: str) -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": "not_found", "message": _("No such API endpoint."), "details": {}}},
+        status=404,
+    )
+
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("admin/", admin.site.urls),
+    path("sandbox-pay/<str:ref>", sales_views.sandbox_pay, name="sandbox_pay"),
+    path("api/v1/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", api_not_found),
+]
