@@ -26,6 +26,17 @@ def event(order: Order, kind: str, actor: Any, **data: Any) -> OrderEvent:
     )
 
 
+def order_lock(pk: int, *related: str) -> Order:
+    """Lock one order row for the rest of the transaction and load it with ``related``.
+
+    Never ``select_for_update().select_related(...)``: that locks the joined rows (the site, the
+    channel) too, and every transaction that inserts an order checks its foreign keys against
+    them, which deadlocks under load. The row is locked alone, then read with its relations.
+    """
+    Order.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True).get()
+    return Order.objects.select_related(*related).get(pk=pk)
+
+
 def paid_total(order: Order) -> Decimal:
     return Payment.objects.filter(order=order).aggregate(s=Sum("amount"))["s"] or ZERO
 

@@ -18,7 +18,7 @@ from ..models import Order, Payment, PaymentIntent, PaymentMethod, Refund
 from ..providers import Notification
 from ..providers import provider as get_provider
 from ..selectors import with_details
-from .common import ZERO, due, event
+from .common import ZERO, due, event, order_lock
 from .orders import order_confirm
 
 
@@ -48,7 +48,7 @@ def order_pay(
         raise errors.MethodNotAllowed(details={"method": method})
     now = now or timezone.now()
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
+        order = order_lock(order.pk, "channel")
         if order.status != Order.Status.PENDING:
             raise errors.OrderNotPending(details={"order": order.code, "status": order.status})
         payments = list(Payment.objects.filter(order=order))
@@ -87,7 +87,7 @@ def order_pay_online(
 ) -> PaymentIntent:
     """Start an online payment of what is still due: the provider's QR code or pay page."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
+        order = order_lock(order.pk)
         if order.status != Order.Status.PENDING:
             raise errors.OrderNotPending(details={"order": order.code, "status": order.status})
         still_due = due(order)
@@ -143,7 +143,7 @@ def _apply(*, provider: str, note: Notification, now: dt.datetime | None) -> Pay
         return existing
     try:
         with transaction.atomic():
-            order = Order.objects.select_for_update().get(pk=intent.order_id)
+            order = order_lock(intent.order_id)
             payment = Payment.objects.create(
                 order=order,
                 method=PaymentMethod.ONLINE,

@@ -34,7 +34,7 @@ from admit.tickets.services import tickets_end, tickets_issue
 from .. import errors
 from ..models import Order, OrderLine, Payment, PaymentMethod, Refund
 from ..providers import provider as get_provider
-from .common import ZERO, event
+from .common import ZERO, event, order_lock
 from .orders import site_today
 
 
@@ -138,7 +138,7 @@ def order_refund(
     within its deadline; give their places back where the pool says so."""
     now = now or timezone.now()
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("site").get(pk=order.pk)
+        order = order_lock(order.pk, "site")
         if order.status != Order.Status.PAID:
             raise errors.OrderNotPaid(details={"order": order.code, "status": order.status})
         tickets = _tickets(order, ticket_ids)
@@ -196,7 +196,7 @@ def order_reschedule(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("site", "channel").get(pk=order.pk)
+        order = order_lock(order.pk, "site", "channel")
         if order.status != Order.Status.PAID:
             raise errors.OrderNotPaid(details={"order": order.code, "status": order.status})
         tickets = _tickets(order, ticket_ids)
