@@ -382,3 +382,13 @@ def test_free_order_is_confirmed_at_once(api, supervisor):
     assert order["status"] == "paid" and len(order["tickets"]) == 2
     assert Ticket.objects.count() == 2
     consistent()
+
+
+def test_the_hot_path_costs_a_fixed_number_of_queries(api, django_assert_max_num_queries):
+    """Placing and paying are the hot path when a holiday goes on sale: guard their cost."""
+    ln = line(api, "adult", 1)
+    place(api, [ln])  # warms the catalog and rights caches, as a running server has them
+    with django_assert_max_num_queries(12):
+        order = place(api, [ln])
+    with django_assert_max_num_queries(18):
+        pay_cash(api, order["code"])

@@ -32,7 +32,6 @@ class Command(BaseCommand):
             f"machine: {platform.platform()}, {cores} cores, Python {platform.python_version()}"
         )
         for database in [d for d in databases if d]:
-            sqlite = database == "sqlite"
             workers = opts["workers"] or cores * 2 + 1
             threads = opts["threads"] or 1
             try:
