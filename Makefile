@@ -37,5 +37,5 @@ clean:
 
 ## Refresh translation catalogs (then translate new entries in locale/zh_Hans) and compile them
 messages: $(STAMP)
-	cd src/admit && ADMIT_DEBUG=1 ../../$(BIN)/admit makemessages -l zh_Hans -l en --no-location --no-fuzzy-matching --no-obsolete -i "demo/*"
+	cd src/admit && ADMIT_DEBUG=1 ../../$(BIN)/admit makemessages -l zh_Hans -l en --no-location --no-obsolete -i "demo/*"
 	cd src/admit && ADMIT_DEBUG=1 ../../$(BIN)/admit compilemessages

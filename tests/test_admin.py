@@ -150,6 +150,7 @@ def test_back_office_speaks_chinese_and_english(admin_client_for, lang, text):
         "/admin/sales/refund/",
         "/admin/sales/coupon/",
         "/admin/tickets/ticket/",
+        "/admin/tickets/signingkey/",
         "/admin/inventory/pool/",
         "/admin/inventory/capacitytemplate/",
         "/admin/inventory/pool/calendar/",

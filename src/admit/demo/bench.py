@@ -289,3 +289,54 @@ def run_sales(
             server_log.close()
         finish(env, setup, result)
     return result
+
+
+def run_codes(*, n: int, say: Any = print) -> list[str]:
+    """Offline verification as a gate does it: decode and verify ``n`` distinct codes with the
+    public keys alone, in one thread (one core). Returns the report lines."""
+    import datetime as dt
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from admit.tickets import codec
+
+    keys = {k: Ed25519PrivateKey.generate() for k in (1, 2)}
+    public = {k: v.public_key() for k, v in keys.items()}
+    say(f"  signing {n} codes with two keys …")
+    t0 = time.perf_counter()
+    codes = [
+        codec.encode(
+            codec.TicketClaims(
+                key_id=1 + i % 2,
+                ticket_id=10_000_000 + i,
+                site_id=1,
+                product_id=1 + i % 10,
+                valid_from=dt.date(2026, 11, 23),
+                valid_until=dt.date(2026, 11, 23),
+                slot_start=dt.time(9, 30),
+                slot_end=dt.time(11, 30),
+                persons=1,
+                entries=1,
+            ),
+            keys[1 + i % 2],
+        )
+        for i in range(n)
+    ]
+    signed = time.perf_counter() - t0
+    say(f"  verifying {n} codes …")
+    t0 = time.perf_counter()
+    for code in codes:
+        codec.decode(code, public)
+    verified = time.perf_counter() - t0
+    forged = codes[0][:-2] + ("AA" if codes[0][-2:] != "AA" else "BB")
+    try:
+        codec.decode(forged, public)
+        refused = False
+    except codec.CodeError:
+        refused = True
+    return [
+        f"signed             {n} codes in {signed:.2f} s = {n / signed:,.0f} codes/s",
+        f"verified offline   {n} codes in {verified:.2f} s = {n / verified:,.0f} codes/s "
+        f"({verified / n * 1e6:.0f} µs per code: base32, Ed25519, fields)",
+        f"a forged code      {'refused' if refused else 'ACCEPTED (defect!)'}",
+    ]

@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import Field
@@ -13,8 +13,9 @@ from admit.accounts.rights import require
 from admit.core.idempotency import fingerprint, run_idempotent
 from admit.core.money import CURRENCY, money_str
 from admit.core.schemas import Id
+from admit.tickets import qr
 
-from . import services
+from . import errors, services
 from .models import Order, PaymentMethod
 from .pricing import ManualDiscount
 from .selectors import order_by_code, order_row
@@ -219,6 +220,53 @@ def order_create(request: HttpRequest, payload: OrderIn) -> Any:
         fn=place,
     )
     return Status(status, body)
+
+
+def ticket_out(request: HttpRequest, order: Order, t: Any) -> dict[str, Any]:
+    base = f"/api/v1/orders/{order.code}/tickets/{t.serial}"
+    return {
+        "id": t.pk,
+        "serial": t.serial,
+        "product": t.product_id,
+        "status": t.status,
+        "persons": t.persons,
+        "valid_from": t.valid_from.isoformat() if t.valid_from else None,
+        "valid_until": t.valid_until.isoformat() if t.valid_until else None,
+        "slot_start": t.slot_start.isoformat() if t.slot_start else None,
+        "slot_end": t.slot_end.isoformat() if t.slot_end else None,
+        "entries_allowed": t.entries_allowed,
+        "entries_used": t.entries_used,
+        "holder_name": t.holder_name,
+        "code": t.code,
+        "qr_svg": request.build_absolute_uri(base + "/qr.svg"),
+        "qr_png": request.build_absolute_uri(base + "/qr.png"),
+    }
+
+
+@router.get(
+    "/orders/{code}/tickets", response=dict, summary="The tickets of an order with their codes"
+)
+def order_tickets(request: HttpRequest, code: str) -> Any:
+    order = _order(request, code, "sales.view_order", details=True)
+    return {
+        "order": order.code,
+        "tickets": [ticket_out(request, order, t) for t in order.tickets.all()],
+    }
+
+
+@router.get(
+    "/orders/{code}/tickets/{serial}/qr.{kind}",
+    response={200: None},
+    summary="A ticket's QR code as SVG or PNG",
+)
+def ticket_qr(request: HttpRequest, code: str, serial: str, kind: str) -> HttpResponse:
+    order = _order(request, code, "sales.view_order", details=True)
+    ticket = next((t for t in order.tickets.all() if t.serial == serial), None)
+    if ticket is None or not ticket.code or kind not in ("svg", "png"):
+        raise errors.TicketNotFound(details={"ticket": serial})
+    if kind == "svg":
+        return HttpResponse(qr.svg(ticket.code), content_type="image/svg+xml")
+    return HttpResponse(qr.png(ticket.code), content_type="image/png")
 
 
 @router.get("/orders/{code}", response=dict, summary="An order with its lines and tickets")

@@ -43,6 +43,7 @@ class Ticket(models.Model):
     entries_allowed = models.PositiveIntegerField(_("entries allowed"), null=True, blank=True)
     entries_used = models.PositiveIntegerField(_("entries used"), default=0)
     holder_name = models.CharField(_("holder"), max_length=100, blank=True)
+    code = models.CharField(_("ticket code"), max_length=160, blank=True, editable=False)
     holder_id_number = models.CharField(
         _("holder ID number"), max_length=40, blank=True, db_index=True
     )
@@ -57,3 +58,24 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return self.serial
+
+
+class SigningKey(models.Model):
+    """An Ed25519 key that signs ticket codes. The private half is stored encrypted with a key
+    derived from ``ADMIT_SECRET_KEY``; the public half goes to gates. Retired keys no longer
+    verify; the current key signs new codes."""
+
+    key_id = models.PositiveIntegerField(_("key id"), unique=True)
+    public_key = models.BinaryField(_("public key"), max_length=32)
+    private_key = models.BinaryField(max_length=80, editable=False)
+    is_current = models.BooleanField(_("signs new tickets"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    retired_at = models.DateTimeField(_("retired"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
+        ordering = ["-key_id"]
+
+    def __str__(self) -> str:
+        return f"key {self.key_id}"

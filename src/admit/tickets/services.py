@@ -13,6 +13,8 @@ from django.utils import timezone
 from admit.catalog.models import Product
 from admit.core.codes import random_code
 
+from . import codec
+from .keys import signer
 from .models import Ticket
 
 SERIAL_LENGTH = 12
@@ -73,7 +75,32 @@ def tickets_issue(
     Ticket.objects.bulk_create(tickets)
     if not all(t.pk for t in tickets):  # databases that do not return ids from bulk inserts
         tickets = list(Ticket.objects.filter(line=line).order_by("id"))
+    tickets_sign(tickets=tickets)
     return tickets
+
+
+def ticket_claims(ticket: Ticket, key_id: int) -> codec.TicketClaims:
+    return codec.TicketClaims(
+        key_id=key_id,
+        ticket_id=ticket.pk,
+        site_id=ticket.site_id,
+        product_id=ticket.product_id,
+        valid_from=ticket.valid_from or ticket.issued_at.date(),
+        valid_until=ticket.valid_until,
+        slot_start=ticket.slot_start,
+        slot_end=ticket.slot_end,
+        persons=ticket.persons,
+        entries=ticket.entries_allowed,
+        real_name=bool(ticket.holder_id_number),
+    )
+
+
+def tickets_sign(*, tickets: Sequence[Ticket]) -> None:
+    """Give each ticket its signed code (the current key signs)."""
+    key_id, private = signer()
+    for t in tickets:
+        t.code = codec.encode(ticket_claims(t, key_id), private)
+    Ticket.objects.bulk_update(list(tickets), ["code"])
 
 
 def tickets_end(*, tickets: Sequence[Ticket], status: str) -> int:

@@ -6,14 +6,18 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from admit.demo.bench import run_sales
+from admit.demo.bench import run_codes, run_sales
 
 
 class Command(BaseCommand):
-    help = "Measure Admit: `admit bench sales` drives concurrent buyers through HTTP."
+    help = (
+        "Measure Admit: `admit bench sales` drives concurrent buyers through HTTP; "
+        "`admit bench codes` verifies ticket codes offline on one core."
+    )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("what", choices=["sales"])
+        parser.add_argument("what", choices=["sales", "codes"])
+        parser.add_argument("--codes", type=int, default=20000, help="codes to verify (codes)")
         parser.add_argument(
             "--database",
             action="append",
@@ -26,6 +30,14 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=None)
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if opts["what"] == "codes":
+            self.stdout.write(
+                f"machine: {platform.platform()}, one core of {os.cpu_count()}, "
+                f"Python {platform.python_version()}"
+            )
+            for line in run_codes(n=opts["codes"], say=self.stdout.write):
+                self.stdout.write("  " + line)
+            return
         databases = opts["database"] or ["sqlite", _default_postgres()]
         cores = os.cpu_count() or 1
         self.stdout.write(
