@@ -15,8 +15,8 @@ class SigningKeyAdmin(admin.ModelAdmin):
     """Read-only: keys are made and retired with `admit keys rotate|retire` (audited)."""
 
     list_display = ["key_id", "is_current", "created_at", "retired_at", "public_key_b64"]
-    fields = list_display
-    readonly_fields = list_display
+    fields = ["key_id", "is_current", "created_at", "retired_at", "public_key_b64"]
+    readonly_fields = ["key_id", "is_current", "created_at", "retired_at", "public_key_b64"]
 
     @admin.display(description=_("public key"))
     def public_key_b64(self, obj: SigningKey) -> str:
