@@ -22,9 +22,7 @@ from admit.access.decision import (
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 DAY = dt.date(2026, 11, 23)
-LANE = LaneRules(
-    site_id=1, zone_id=None, direction="both", opens=dt.time(8), last_entry=dt.time(16, 30)
-)
+LANE = LaneRules(site_id=1, direction="both", opens=dt.time(8), last_entry=dt.time(16, 30))
 TICKET = Right(ticket_id=7, site_id=1, product_id=3, persons=1, valid_from=DAY, valid_until=DAY)
 
 
@@ -235,7 +233,6 @@ rights = st.builds(
 lanes = st.builds(
     LaneRules,
     site_id=st.just(1),
-    zone_id=st.just(None),
     direction=st.just("both"),
     anti_passback=st.booleans(),
     enforce_hours=st.booleans(),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+from dataclasses import replace
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -156,6 +157,8 @@ def test_paid_tickets_carry_codes_that_verify_with_the_public_keys(paid, cashier
     serial = tickets[0]["serial"]
     r = cashier_api.get(f"/api/v1/orders/{other['code']}/tickets/{serial}/qr.svg")
     assert r.status_code == 404 and r.json()["error"]["code"] == "ticket_not_found"
+    r = cashier_api.get(f"/api/v1/orders/{paid}/tickets/{serial}/qr.gif")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "ticket_not_found"
 
 
 @pytest.mark.django_db
@@ -183,10 +186,18 @@ def test_rotation_keeps_old_codes_valid_until_the_key_is_retired(paid, cashier_a
 
 @pytest.mark.django_db
 def test_private_keys_are_stored_encrypted(paid):
+    from cryptography.hazmat.primitives import serialization
+
+    from admit.tickets.keys import _open
     from admit.tickets.models import SigningKey
 
     key = SigningKey.objects.get()
-    assert len(bytes(key.private_key)) == 12 + 32 + 16  # nonce, key, tag: not the raw key
+    sealed = bytes(key.private_key)
+    assert len(sealed) == 12 + 32 + 16  # nonce, key, tag: not the raw key
+    raw = _open(sealed).private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    assert raw not in sealed
 
 
 @pytest.mark.django_db
@@ -200,6 +211,10 @@ def test_the_keys_command_lists_rotates_and_retires(db):
     text = out.getvalue()
     assert "Key 2 now signs new tickets" in text and "Key 1 retired" in text
     assert "current" in text and "retired" in text
+    with pytest.raises(CommandError, match="No such signing key"):
+        call_command("keys", "retire", "99", stdout=out)
+    with pytest.raises(CommandError, match="Say which key"):
+        call_command("keys", "retire", stdout=out)
 
 
 def test_the_documented_test_vector():
@@ -207,18 +222,7 @@ def test_the_documented_test_vector():
 
     doc = (Path(__file__).parent.parent / "docs" / "ticket-codes.md").read_text("utf-8")
     key = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
-    claims = codec.TicketClaims(
-        key_id=1,
-        ticket_id=123456789,
-        site_id=1,
-        product_id=42,
-        valid_from=dt.date(2026, 11, 23),
-        valid_until=dt.date(2026, 11, 23),
-        slot_start=dt.time(9, 30),
-        slot_end=dt.time(11, 30),
-        persons=30,
-        entries=1,
-    )
+    claims = replace(CLAIMS, key_id=1, real_name=False)
     code = codec.encode(claims, key)
     assert code in doc
     assert codec.pack(claims).hex() in doc.replace(" ", "")

@@ -95,7 +95,6 @@ class LaneRules:
     """What a lane admits (放行规则) and when (放行时间), on the day of the scan."""
 
     site_id: int
-    zone_id: int | None  # None: the site itself
     direction: str = "in"  # the lane's: in, out or both
     mode: str = "normal"  # normal, emergency_open, closed
     products: frozenset[int] | None = None  # None: every product that covers the zone

@@ -83,8 +83,21 @@ def _render_changes(changes: dict[str, list[Any]]) -> str:
     return format_html('<table class="audit-changes">{}</table>', rows)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that only services write (audit entries, orders, payments, keys): look, never edit."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = (
         "at",
         "actor_label",
@@ -134,12 +147,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     @admin.display(description=_("changes"))
     def changes_table(self, obj: AuditEntry) -> str:
         return _render_changes(obj.changes or {})
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

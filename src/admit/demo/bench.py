@@ -153,13 +153,15 @@ def start_server(
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/healthz")
             if conn.getresponse().status == 200:
                 return proc
         except OSError:
             time.sleep(0.2)
+        finally:
+            conn.close()
     proc.terminate()
     raise RuntimeError("the server did not start")
 

@@ -6,22 +6,11 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from admit.core.admin import AuditedModelAdmin
+from admit.core.admin import AuditedModelAdmin, ReadOnlyAdmin
 from admit.tickets.models import Ticket
 
 from .models import Coupon, Order, OrderEvent, Payment, Refund
 from .services.common import balance, due
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Order)

@@ -78,6 +78,24 @@ class RescheduleIn(Schema):
     payment: PaymentIn | None = None
 
 
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _ticket_fields(t: Any) -> dict[str, Any]:
+    """What every view of a ticket shows."""
+    return {
+        "id": t.pk,
+        "serial": t.serial,
+        "product": t.product_id,
+        "status": t.status,
+        "persons": t.persons,
+        "valid_from": _iso(t.valid_from),
+        "valid_until": _iso(t.valid_until),
+        "holder_name": t.holder_name,
+    }
+
+
 def order_out(order: Order) -> dict[str, Any]:
     lines = list(order.lines.all())
     return {
@@ -97,8 +115,8 @@ def order_out(order: Order) -> dict[str, Any]:
             else Decimal(0)
         ),
         "placed_at": order.placed_at.isoformat(),
-        "expires_at": order.expires_at.isoformat() if order.expires_at else None,
-        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+        "expires_at": _iso(order.expires_at),
+        "paid_at": _iso(order.paid_at),
         "contact_name": order.contact_name,
         "contact_phone": order.contact_phone,
         "lines": [
@@ -120,18 +138,7 @@ def order_out(order: Order) -> dict[str, Any]:
             for ln in lines
         ],
         "tickets": [
-            {
-                "id": t.pk,
-                "serial": t.serial,
-                "line": t.line_id,
-                "product": t.product_id,
-                "status": t.status,
-                "persons": t.persons,
-                "price": money_str(t.price),
-                "valid_from": t.valid_from.isoformat() if t.valid_from else None,
-                "valid_until": t.valid_until.isoformat() if t.valid_until else None,
-                "holder_name": t.holder_name,
-            }
+            {**_ticket_fields(t), "line": t.line_id, "price": money_str(t.price)}
             for t in order.tickets.all()
         ],
         "payments": [
@@ -225,18 +232,11 @@ def order_create(request: HttpRequest, payload: OrderIn) -> Any:
 def ticket_out(request: HttpRequest, order: Order, t: Any) -> dict[str, Any]:
     base = f"/api/v1/orders/{order.code}/tickets/{t.serial}"
     return {
-        "id": t.pk,
-        "serial": t.serial,
-        "product": t.product_id,
-        "status": t.status,
-        "persons": t.persons,
-        "valid_from": t.valid_from.isoformat() if t.valid_from else None,
-        "valid_until": t.valid_until.isoformat() if t.valid_until else None,
-        "slot_start": t.slot_start.isoformat() if t.slot_start else None,
-        "slot_end": t.slot_end.isoformat() if t.slot_end else None,
+        **_ticket_fields(t),
+        "slot_start": _iso(t.slot_start),
+        "slot_end": _iso(t.slot_end),
         "entries_allowed": t.entries_allowed,
         "entries_used": t.entries_used,
-        "holder_name": t.holder_name,
         "code": t.code,
         "qr_svg": request.build_absolute_uri(base + "/qr.svg"),
         "qr_png": request.build_absolute_uri(base + "/qr.png"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -79,3 +81,8 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"key {self.key_id}"
+
+    @property
+    def public_key_b64(self) -> str:
+        """The 32 raw bytes of the public key (RFC 8032) in base64, as gates are given it."""
+        return base64.b64encode(bytes(self.public_key)).decode("ascii")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -44,5 +43,6 @@ class Command(BaseCommand):
         self.stdout.write(f"{'key':>4}  {'state':<9}  created           public key (base64)")
         for k in keys:
             state = "retired" if k.retired_at else ("current" if k.is_current else "verifies")
-            public = base64.b64encode(bytes(k.public_key)).decode()
-            self.stdout.write(f"{k.key_id:>4}  {state:<9}  {k.created_at:%Y-%m-%d %H:%M}  {public}")
+            self.stdout.write(
+                f"{k.key_id:>4}  {state:<9}  {k.created_at:%Y-%m-%d %H:%M}  {k.public_key_b64}"
+            )
