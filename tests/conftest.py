@@ -76,7 +76,8 @@ def supervisor(db: Any) -> User:
 
 
 def bearer_client(user: User) -> Client:
-    _token, secret = token_create(actor=user, user=user, name="test")
+    # Long-lived, so that tests may travel to the day a ticket is used.
+    _token, secret = token_create(actor=user, user=user, name="test", days=3650)
     return Client(HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_ACCEPT_LANGUAGE="en")
 
 

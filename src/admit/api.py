@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from admit.access.api import router as access_router
 from admit.accounts.api import router as auth_router
 from admit.accounts.auth import bearer
 from admit.catalog.api import router as catalog_router
@@ -126,3 +127,4 @@ api.add_router("/auth", auth_router)
 api.add_router("/", catalog_router)
 api.add_router("/", inventory_router)
 api.add_router("/", sales_router)
+api.add_router("/", access_router)

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "admit.inventory",
     "admit.tickets",
     "admit.sales",
+    "admit.access",
     "admit.demo",
 ]
 

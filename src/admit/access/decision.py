@@ -39,6 +39,7 @@ class Reason(StrEnum):
     UNKNOWN_VERSION = "unknown_version"
     UNKNOWN_TICKET = "unknown_ticket"
     UNKNOWN_MEDIUM = "unknown_medium"
+    MEDIUM_NOT_ALLOWED = "medium_not_allowed"
     REVOKED = "revoked"
     WRONG_SITE = "wrong_site"
     ZONE_NOT_COVERED = "zone_not_covered"
@@ -72,6 +73,10 @@ TEXTS: dict[Reason, tuple[str, str]] = {
     Reason.UNKNOWN_VERSION: ("无法识别的票码", "Code not recognised"),
     Reason.UNKNOWN_TICKET: ("查无此票", "Ticket not found"),
     Reason.UNKNOWN_MEDIUM: ("未绑定门票", "No ticket on this card"),
+    Reason.MEDIUM_NOT_ALLOWED: (
+        "此票不能刷此介质入园",
+        "This ticket cannot be used with this card",
+    ),
     Reason.REVOKED: ("门票已退或已作废", "Ticket refunded or voided"),
     Reason.WRONG_SITE: ("非本景区门票", "Ticket for another site"),
     Reason.ZONE_NOT_COVERED: ("门票不含此区域", "Ticket does not cover this area"),

@@ -49,6 +49,7 @@ ROLES: dict[str, Role] = {
                 "inventory.*",
                 "sales.*",
                 "tickets.*",
+                "access.*",
                 "auth.view_group",
                 "core.view_auditentry",
             ),
@@ -64,6 +65,9 @@ ROLES: dict[str, Role] = {
                 "sales.refund_order",
                 "sales.reschedule_order",
                 "tickets.view_ticket",
+                "tickets.add_ticketmedium",
+                "tickets.view_ticketmedium",
+                "tickets.delete_ticketmedium",
             ),
         ),
         Role(
@@ -94,7 +98,16 @@ ROLES: dict[str, Role] = {
         Role(
             "gate_operator",
             _("Gate operator"),
-            _perms("catalog", ("site", "zone", "gate", "lane", "product"), ("view",)),
+            (
+                *_perms("catalog", ("site", "zone", "gate", "lane", "product"), ("view",)),
+                "access.add_scan",
+                "access.view_scan",
+                "access.view_lanestatus",
+                "access.set_lane_mode",
+                "access.view_conflict",
+                "access.resolve_conflict",
+                "tickets.view_ticket",
+            ),
         ),
         Role("auditor", _("Auditor"), ("view:*",)),
     )

@@ -87,10 +87,39 @@ class GateAdmin(CatalogAdmin):
 
 @admin.register(Lane)
 class LaneAdmin(CatalogAdmin):
-    list_display = ("code", "name", "gate", "direction", "device_kind", "mode", "is_active")
+    list_display = ("code", "name", "gate", "mode", "is_active", "summary")
     list_filter = ("gate__site", "gate", "direction", "device_kind", "mode")
     list_editable = ("mode",)
     search_fields = ("code", "name", "gate__name")
+    filter_horizontal = ("admits_products", "admits_categories")
+    readonly_fields = ("summary",)
+    fieldsets = (
+        (
+            None,
+            {"fields": ("gate", "code", "name", "direction", "device_kind", "mode", "is_active")},
+        ),
+        (
+            _("Who may pass (放行规则)"),
+            {"fields": ("admits_products", "admits_categories", "anti_passback")},
+        ),
+        (
+            _("When (放行时间)"),
+            {"fields": ("enforce_hours", "early_minutes", "late_minutes")},
+        ),
+        (_("In a sentence"), {"fields": ("summary",)}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Lane]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("gate")
+            .prefetch_related("admits_products", "admits_categories")
+        )
+
+    @admin.display(description=_("rules"))
+    def summary(self, obj: Lane) -> str:
+        return obj.rules_summary() if obj.pk else "—"
 
 
 @admin.register(VisitorCategory)

@@ -27,4 +27,6 @@ class CatalogConfig(AppConfig):
             m.Price,
             m.Product.zones.through,
             m.Product.channels.through,
+            m.Lane.admits_products.through,
+            m.Lane.admits_categories.through,
         )

@@ -4,7 +4,7 @@ import zoneinfo
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -71,6 +71,15 @@ class Site(Named):
         ),
     )
     notice = models.TextField(_("notice to visitors"), blank=True)
+    average_stay_minutes = models.PositiveSmallIntegerField(
+        _("average stay (minutes)"),
+        default=180,
+        validators=[MinValueValidator(10)],
+        help_text=_(
+            "How long visitors stay on average. Where no lane scans exits, the number of people "
+            "inside is estimated as those who entered within this time."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -253,6 +262,44 @@ class Lane(models.Model):
     )
     mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices, default=Mode.NORMAL)
     is_active = models.BooleanField(_("active"), default=True)
+    # 放行规则: what the lane admits. Empty sets admit every product / visitor category.
+    admits_products = models.ManyToManyField(
+        "Product",
+        verbose_name=_("admits only these products"),
+        blank=True,
+        related_name="+",
+        help_text=_("Leave empty to admit every ticket type that covers the gate's zone."),
+    )
+    admits_categories = models.ManyToManyField(
+        "VisitorCategory",
+        verbose_name=_("admits only these visitor categories"),
+        blank=True,
+        related_name="+",
+        help_text=_("Leave empty to admit every visitor category."),
+    )
+    # 放行时间: when it admits.
+    enforce_hours = models.BooleanField(
+        _("admit only during opening hours"),
+        default=True,
+        help_text=_("From the opening time (less the early minutes) until the last entry."),
+    )
+    early_minutes = models.PositiveSmallIntegerField(
+        _("minutes early"),
+        default=30,
+        validators=[MaxValueValidator(240)],
+        help_text=_("How long before the opening time or the booked time slot people may enter."),
+    )
+    late_minutes = models.PositiveSmallIntegerField(
+        _("minutes late"),
+        default=0,
+        validators=[MaxValueValidator(240)],
+        help_text=_("How long after the end of the booked time slot people may still enter."),
+    )
+    anti_passback = models.BooleanField(
+        _("anti-passback"),
+        default=False,
+        help_text=_("Refuse a second entry on a ticket until it has been scanned out."),
+    )
 
     class Meta:
         verbose_name = _("lane")
@@ -261,6 +308,39 @@ class Lane(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    def rules_summary(self) -> str:
+        """The lane's rules in one sentence a supervisor reads at a glance."""
+        parts = [
+            {
+                "in": _("Entry lane"),
+                "out": _("Exit lane"),
+                "both": _("Entry and exit lane"),
+            }[self.direction]
+        ]
+        if self.mode != self.Mode.NORMAL:
+            parts.append(str(self.get_mode_display()).upper())
+        products = [str(p) for p in self.admits_products.all()] if self.pk else []
+        categories = [str(c) for c in self.admits_categories.all()] if self.pk else []
+        parts.append(
+            _("admits %(what)s") % {"what": "、".join(products)}
+            if products
+            else _("admits every ticket type for this zone")
+        )
+        if categories:
+            parts.append(_("only %(who)s") % {"who": "、".join(categories)})
+        if self.enforce_hours:
+            parts.append(
+                _("during opening hours, from %(early)s min before opening or the slot")
+                % {"early": self.early_minutes}
+            )
+        else:
+            parts.append(_("at any hour"))
+        if self.late_minutes:
+            parts.append(_("up to %(late)s min after the slot") % {"late": self.late_minutes})
+        if self.anti_passback:
+            parts.append(_("anti-passback"))
+        return "; ".join(str(p) for p in parts) + "."
 
 
 class VisitorCategory(Named):

@@ -48,6 +48,10 @@ def gate_save(*, instance: Gate, actor: Any, m2m: M2M = None) -> Gate:
 
 
 def lane_save(*, instance: Lane, actor: Any, m2m: M2M = None) -> Lane:
+    if m2m and "admits_products" in m2m:
+        site_id = instance.gate.site_id
+        if any(getattr(p, "site_id", site_id) != site_id for p in m2m["admits_products"]):
+            raise ValidationFailed(_("A lane can only admit products of its own site."))
     return model_save(instance=instance, actor=actor, m2m=m2m)
 
 

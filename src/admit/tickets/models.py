@@ -7,6 +7,8 @@ import base64
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from admit.core.models import AppendOnlyModel
+
 
 class Ticket(models.Model):
     class Status(models.TextChoices):
@@ -86,3 +88,69 @@ class SigningKey(models.Model):
     def public_key_b64(self) -> str:
         """The 32 raw bytes of the public key (RFC 8032) in base64, as gates are given it."""
         return base64.b64encode(bytes(self.public_key)).decode("ascii")
+
+
+class TicketMedium(models.Model):
+    """A medium other than the printed code bound to a ticket (介质): an RFID/IC card's UID, an
+    ID card number for real-name entry, or a token of an external face system. A gate looks the
+    ticket up by it. Real-name tickets are found by their holder's ID number without a binding."""
+
+    class Kind(models.TextChoices):
+        CARD = "card", _("RFID/IC card")
+        ID_CARD = "id_card", _("ID card")
+        FACE = "face", _("face")
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.PROTECT, related_name="media"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    value = models.CharField(_("value"), max_length=64)
+    # The value while bound, NULL once unbound: one ticket holds a medium once at a time.
+    active_value = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    bound_at = models.DateTimeField(_("bound"), auto_now_add=True)
+    unbound_at = models.DateTimeField(_("unbound"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket medium")
+        verbose_name_plural = _("ticket media")
+        ordering = ["-bound_at"]
+        indexes = [models.Index(fields=["kind", "active_value"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "kind", "active_value"], name="ticketmedium_bound_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.masked}"
+
+    @property
+    def masked(self) -> str:
+        return mask(self.value)
+
+
+def mask(value: str) -> str:
+    """A medium's value as staff screens show it: enough to recognise, not to copy."""
+    if len(value) <= 6:
+        return value[:1] + "*" * (len(value) - 1)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+class Revocation(AppendOnlyModel):
+    """A ticket that gates must refuse from now on (refunded, exchanged or voided). Append-only;
+    its id is the cursor of the revocation list that offline gates fetch."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="revocations")
+    site = models.ForeignKey("catalog.Site", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=Ticket.Status.choices)
+    valid_until = models.DateField(null=True, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("revocation")
+        verbose_name_plural = _("revocations")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["site", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.status}"

@@ -7,15 +7,20 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from admit.catalog.models import Product
+from admit.core import prc_id
 from admit.core.codes import random_code
+from admit.core.errors import Conflict, NotFound, ValidationFailed
+from admit.core.services import audit_record
 
 from . import codec
 from .keys import signer
-from .models import Ticket
+from .models import Revocation, Ticket, TicketMedium
 
 SERIAL_LENGTH = 12
 
@@ -106,6 +111,121 @@ def tickets_sign(*, tickets: Sequence[Ticket]) -> None:
 def tickets_end(*, tickets: Sequence[Ticket], status: str) -> int:
     """Refund, exchange or void tickets that are still unused. Returns how many changed; the
     caller treats fewer than asked as a conflict (one was used at a gate meanwhile)."""
-    return Ticket.objects.filter(
-        Q(pk__in=[t.pk for t in tickets]), status=Ticket.Status.VALID, entries_used=0
-    ).update(status=status, changed_at=timezone.now())
+    ids = [t.pk for t in tickets]
+    now = timezone.now()
+    changed = Ticket.objects.filter(
+        Q(pk__in=ids), status=Ticket.Status.VALID, entries_used=0
+    ).update(status=status, changed_at=now)
+    if changed:
+        # Gates must refuse them from now on, offline gates too: append to the revocation list.
+        Revocation.objects.bulk_create(
+            Revocation(ticket_id=pk, site_id=site_id, status=status, valid_until=until)
+            for pk, site_id, until in Ticket.objects.filter(
+                pk__in=ids, status=status, changed_at=now
+            ).values_list("pk", "site_id", "valid_until")
+        )
+    return changed
+
+
+class MediumInvalid(ValidationFailed):
+    code = "invalid_medium"
+    default_message = _("This card, ID number or face token is not valid.")
+
+
+class MediumNotAllowed(ValidationFailed):
+    code = "medium_not_allowed"
+    default_message = _("This ticket type cannot be used with this kind of medium.")
+
+
+class MediumInUse(Conflict):
+    code = "medium_in_use"
+    default_message = _("This card is already bound to another valid ticket.")
+
+
+class MediumNotFound(NotFound):
+    code = "medium_not_found"
+    default_message = _("No such medium on this ticket.")
+
+
+def medium_normalize(kind: str, value: str) -> str:
+    """A medium's value as stored and looked up: card UIDs as upper-case hex, ID numbers upper
+    case (a PRC resident ID must pass its checksum), face tokens as given."""
+    text = value.strip()
+    if kind == TicketMedium.Kind.CARD:
+        text = text.replace(":", "").replace(" ", "").upper()
+        if not 8 <= len(text) <= 20 or any(c not in "0123456789ABCDEF" for c in text):
+            raise MediumInvalid(details={"type": kind})
+        return text
+    if kind == TicketMedium.Kind.ID_CARD:
+        text = prc_id.normalize(text)
+        if len(text) == 18 and text[:17].isdigit():
+            try:
+                prc_id.parse_resident_id(text)
+            except ValueError as exc:
+                raise MediumInvalid(details={"type": kind}) from exc
+        elif not 5 <= len(text) <= 40 or not text.isalnum():
+            raise MediumInvalid(details={"type": kind})
+        return text
+    if kind == TicketMedium.Kind.FACE:
+        if not 8 <= len(text) <= 64 or not text.isascii() or not text.isprintable():
+            raise MediumInvalid(details={"type": kind})
+        return text
+    raise MediumInvalid(details={"type": kind})
+
+
+@transaction.atomic
+def medium_bind(*, ticket: Ticket, kind: str, value: str, actor: Any) -> TicketMedium:
+    """Bind a card, an ID card or a face token to a ticket, so a gate finds it by that medium.
+
+    A card serves one valid ticket at a time (a lost card is unbound, then a new one bound)."""
+    normalized = medium_normalize(kind, value)
+    locked = Ticket.objects.select_for_update().select_related("product").get(pk=ticket.pk)
+    if locked.status not in Ticket.LIVE:
+        raise MediumNotAllowed(
+            _("Only a valid ticket can be bound to a medium."), details={"status": locked.status}
+        )
+    if kind not in (locked.product.allowed_media or []):
+        raise MediumNotAllowed(details={"type": kind, "allowed": locked.product.allowed_media})
+    existing = TicketMedium.objects.filter(ticket=locked, kind=kind, active_value=normalized)
+    if existing.exists():
+        return existing.get()
+    if (
+        kind == TicketMedium.Kind.CARD
+        and TicketMedium.objects.filter(
+            kind=kind, active_value=normalized, ticket__status=Ticket.Status.VALID
+        ).exists()
+    ):
+        raise MediumInUse(details={"type": kind})
+    medium = TicketMedium.objects.create(
+        ticket=locked, kind=kind, value=normalized, active_value=normalized
+    )
+    audit_record(
+        actor=actor,
+        action="create",
+        obj=medium,
+        verb="medium_bound",
+        after={"ticket": locked.serial, "kind": kind, "value": medium.masked},
+    )
+    return medium
+
+
+@transaction.atomic
+def medium_unbind(*, ticket: Ticket, medium_id: int, actor: Any) -> TicketMedium:
+    """Unbind a medium (a lost card): gates stop finding the ticket by it at once."""
+    medium = (
+        TicketMedium.objects.select_for_update().filter(pk=medium_id, ticket_id=ticket.pk).first()
+    )
+    if medium is None:
+        raise MediumNotFound(details={"medium": medium_id})
+    if medium.active_value is not None:
+        medium.active_value = None
+        medium.unbound_at = timezone.now()
+        medium.save(update_fields=["active_value", "unbound_at"])
+        audit_record(
+            actor=actor,
+            action="update",
+            obj=medium,
+            verb="medium_unbound",
+            after={"ticket": ticket.serial, "kind": medium.kind, "value": medium.masked},
+        )
+    return medium
