@@ -20,6 +20,11 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/setlang/", set_language, name="set_language"),
+    path(
+        "admin/sales/order/<str:code>/tickets.pdf",
+        sales_views.order_tickets_pdf,
+        name="order_tickets_pdf",
+    ),
     path("admin/", admin.site.urls),
     path("sandbox-pay/<str:ref>", sales_views.sandbox_pay, name="sandbox_pay"),
     path("api/v1/", api.urls),

@@ -20,6 +20,7 @@ from .models import Order, PaymentMethod
 from .pricing import ManualDiscount
 from .selectors import order_by_code, order_row
 from .services.common import balance
+from .views import tickets_pdf_response
 
 router = Router(tags=["sales"])
 
@@ -240,6 +241,7 @@ def ticket_out(request: HttpRequest, order: Order, t: Any) -> dict[str, Any]:
         "code": t.code,
         "qr_svg": request.build_absolute_uri(base + "/qr.svg"),
         "qr_png": request.build_absolute_uri(base + "/qr.png"),
+        "pdf": request.build_absolute_uri(f"/api/v1/orders/{order.code}/tickets.pdf"),
     }
 
 
@@ -252,6 +254,16 @@ def order_tickets(request: HttpRequest, code: str) -> Any:
         "order": order.code,
         "tickets": [ticket_out(request, order, t) for t in order.tickets.all()],
     }
+
+
+@router.get(
+    "/orders/{code}/tickets.pdf",
+    response={200: None},
+    summary="The order's valid tickets as a printable PDF, one per page (A4 or an 80 mm roll)",
+)
+def order_tickets_pdf(request: HttpRequest, code: str, page: str = "a4") -> HttpResponse:
+    order = _order(request, code, "sales.view_order", details=True)
+    return tickets_pdf_response(order, page)
 
 
 @router.get(
