@@ -20,7 +20,7 @@ import datetime as dt
 import hashlib
 import uuid
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from admit.tickets import codec
@@ -176,6 +176,38 @@ class OfflineLane:
             )
         )
         return decision
+
+    def state(self) -> dict[str, Any]:
+        """What the lane must remember across restarts: usage, revocations, the queue."""
+        return {
+            "cursor": self.cursor,
+            "revoked": sorted(self.revoked),
+            "usage": {
+                str(k): {**asdict(u), "day": u.day.isoformat() if u.day else None}
+                for k, u in self.usage.items()
+            },
+            "queue": self.pending(),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.cursor = max(self.cursor, int(state.get("cursor", 0)))
+        self.revoked.update(int(t) for t in state.get("revoked", []))
+        for k, u in state.get("usage", {}).items():
+            day = dt.date.fromisoformat(u["day"]) if u.get("day") else None
+            self.usage[int(k)] = Usage(**{**u, "day": day})
+        self.queue = [
+            PendingScan(
+                scan_id=p["scan_id"],
+                direction=p["direction"],
+                persons=int(p["persons"]),
+                scanned_at=dt.datetime.fromisoformat(p["scanned_at"]),
+                result=p["result"],
+                reason=p["reason"],
+                code=p.get("code"),
+                medium=(p["medium"]["type"], p["medium"]["value"]) if p.get("medium") else None,
+            )
+            for p in state.get("queue", [])
+        ]
 
     def pending(self) -> list[dict[str, Any]]:
         return [p.as_json() for p in self.queue]

@@ -284,8 +284,28 @@ def _store_usage(
     decision: Decision,
     products: dict[int, Any],
 ) -> None:
+    """Spend what ``decision`` allows, or raise ``_Retry`` when another lane got there first.
+
+    The ticket row is written first: its lock orders every writer of this ticket (on MariaDB
+    the foreign keys of the usage and scan rows take shared locks on it, which would otherwise
+    deadlock two lanes), and ``status IN ('valid', 'used')`` makes a racing refund win or lose
+    whole. Then the usage row's version is compared and set.
+    """
     new = decision.usage
     assert new is not None
+    status: Any = F("status")
+    rule = products.get(row["product_id"])
+    per_person = rule.total_entries if rule is not None else None
+    if decision.consumed and per_person is not None:
+        limit = per_person * row["persons"]
+        status = Case(
+            When(entries_used__gte=limit - decision.consumed, then=Value(Ticket.Status.USED)),
+            default=F("status"),
+        )
+    if not Ticket.objects.filter(pk=row["pk"], status__in=Ticket.LIVE).update(
+        entries_used=F("entries_used") + decision.consumed, status=status
+    ):
+        raise _Retry()  # refunded or voided meanwhile: judge again (it will be refused)
     values = {
         "used": new.used,
         "inside": new.inside,
@@ -303,21 +323,6 @@ def _store_usage(
         version=current["version"] + 1, **values
     ):
         raise _Retry()
-    if not decision.consumed:
-        return
-    rule = products.get(row["product_id"])
-    per_person = rule.total_entries if rule is not None else None
-    status: Any = F("status")
-    if per_person is not None:
-        limit = per_person * row["persons"]
-        status = Case(
-            When(entries_used__gte=limit - decision.consumed, then=Value(Ticket.Status.USED)),
-            default=F("status"),
-        )
-    if not Ticket.objects.filter(pk=row["pk"], status__in=Ticket.LIVE).update(
-        entries_used=F("entries_used") + decision.consumed, status=status
-    ):
-        raise _Retry()  # refunded or voided meanwhile: judge again (it will be refused)
 
 
 @dataclass(frozen=True)

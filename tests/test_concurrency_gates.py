@@ -1,0 +1,88 @@
+"""No double admission: lanes racing on the same ticket, on the real database."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+
+from admit.access.models import Scan, Usage
+from admit.access.selectors import lane_config
+from admit.access.services import ScanRequest, scan_redeem
+from admit.accounts.models import User
+from admit.core.errors import DomainError
+from admit.sales import services as sales
+from admit.tickets.models import Ticket
+from tests.conftest import bearer_client, load_demo, run_concurrently
+from tests.gate_helpers import AT_GATE, sell
+
+pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
+
+LANES = ["east-1", "east-2", "east-3", "east-4", "east-5"]
+
+
+@pytest.fixture
+def api(clock):
+    load_demo()
+    return bearer_client(User.objects.get(username="supervisor"))
+
+
+def redeem(lane: str, code: str, persons: int = 1):
+    return scan_redeem(lane=lane_config(lane), request=ScanRequest(code=code, persons=persons))
+
+
+def test_one_ticket_at_five_lanes_at_once_is_admitted_once(api):
+    ticket = sell(api)[0]
+    with time_machine.travel(AT_GATE, tick=True):
+        results = run_concurrently(lambda i: redeem(LANES[i % len(LANES)], ticket["code"]), 10)
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert not errors, errors
+    allowed = [r for r in results if r.decision.allowed]
+    assert len(allowed) == 1
+    assert {r.decision.reason for r in results if not r.decision.allowed} == {"used_up"}
+    row = Ticket.objects.get(pk=ticket["id"])
+    assert (row.entries_used, row.status) == (1, "used")
+    assert Usage.objects.get(ticket_id=ticket["id"]).used == 1
+    assert Scan.objects.filter(result="allow").count() == 1
+
+
+def test_a_group_ticket_split_across_lanes_never_admits_more_than_its_persons(api):
+    group = sell(api, "group", persons=20)[0]
+    with time_machine.travel(AT_GATE, tick=True):
+        results = run_concurrently(
+            lambda i: redeem(LANES[i % len(LANES)], group["code"], persons=3), 10
+        )
+    assert not [r for r in results if isinstance(r, Exception)]
+    admitted = sum(r.decision.persons for r in results if r.decision.allowed)
+    assert admitted == 18  # six scans of three; the rest find only two left
+    assert Usage.objects.get(ticket_id=group["id"]).used == 18
+    assert Ticket.objects.get(pk=group["id"]).entries_used == 18
+
+
+def test_a_refund_racing_a_scan_wins_or_loses_whole(api):
+    ticket = sell(api)[0]
+    supervisor = User.objects.get(username="supervisor")
+    order = ticket["order"]
+
+    def act(i: int):
+        if i == 0:
+            from admit.sales.models import Order
+
+            return sales.order_refund(
+                order=Order.objects.get(code=order),
+                reason="race",
+                actor=supervisor,
+                apply_rules=False,
+            )
+        return redeem("east-1", ticket["code"])
+
+    with time_machine.travel(AT_GATE, tick=True):
+        results = run_concurrently(act, 2)
+    row = Ticket.objects.get(pk=ticket["id"])
+    scanned = results[1]
+    assert not isinstance(scanned, Exception), scanned
+    if scanned.decision.allowed:
+        assert row.status == "used" and isinstance(results[0], DomainError), results[0]
+    else:
+        assert not isinstance(results[0], Exception), results[0]
+        assert scanned.decision.reason == "revoked" and row.status == "refunded"
+        assert row.entries_used == 0
