@@ -19,6 +19,7 @@ the server answers again. ``--offline`` never asks the server.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -79,20 +80,23 @@ class Command(BaseCommand):
                 "online first (it keeps the bundle), or fetch GET /api/v1/gates/{lane}/"
                 "offline-bundle into that file."
             )
-        source: TextIO = open(opts["file"], encoding="utf-8") if opts["file"] else sys.stdin
         self.stdout.write(
             f"Lane {self.lane_code} · {'online ' + self.server if self.online else 'OFFLINE'}"
             " · one code per line, Ctrl-D to stop"
         )
-        try:
-            for raw in source:
-                text = raw.strip()
-                if text and not text.startswith("#"):
-                    self._scan(text)
-        finally:
-            if source is not sys.stdin:
-                source.close()
-            self._save_state()
+        with contextlib.ExitStack() as stack:
+            source: TextIO = (
+                stack.enter_context(open(opts["file"], encoding="utf-8"))
+                if opts["file"]
+                else sys.stdin
+            )
+            try:
+                for raw in source:
+                    text = raw.strip()
+                    if text and not text.startswith("#"):
+                        self._scan(text)
+            finally:
+                self._save_state()
         if self.offline is not None and self.offline.queue:
             self.stdout.write(
                 f"{len(self.offline.queue)} offline scans wait in {self.state_path} "
