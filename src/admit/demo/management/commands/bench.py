@@ -7,16 +7,20 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from admit.demo.bench import run_codes, run_sales
+from admit.demo.bench_gates import run_gates, run_offline
 
 
 class Command(BaseCommand):
     help = (
         "Measure Admit: `admit bench sales` drives concurrent buyers through HTTP; "
-        "`admit bench codes` verifies ticket codes offline on one core."
+        "`admit bench codes` verifies ticket codes offline on one core; "
+        "`admit bench gates` scans tickets online through HTTP and offline on one core."
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("what", choices=["sales", "codes"])
+        parser.add_argument("what", choices=["sales", "codes", "gates"])
+        parser.add_argument("--scanners", type=int, default=16, help="gate clients (gates)")
+        parser.add_argument("--tickets", type=int, default=5000, help="tickets to scan (gates)")
         parser.add_argument("--codes", type=int, default=20000, help="codes to verify (codes)")
         parser.add_argument(
             "--database",
@@ -43,6 +47,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"machine: {platform.platform()}, {cores} cores, Python {platform.python_version()}"
         )
+        if opts["what"] == "gates":
+            self._gates(databases, opts, cores)
+            return
         for database in [d for d in databases if d]:
             workers = opts["workers"] or cores * 2 + 1
             threads = opts["threads"] or 1
@@ -61,6 +68,30 @@ class Command(BaseCommand):
             for line in result.lines():
                 self.stdout.write("  " + line)
             self.stdout.write("")
+
+    def _gates(self, databases: list[str], opts: dict[str, Any], cores: int) -> None:
+        kept = None
+        for database in [d for d in databases if d]:
+            workers = opts["workers"] or cores * 2 + 1
+            threads = opts["threads"] or 1
+            try:
+                result, kept = run_gates(
+                    database=database,
+                    scanners=opts["scanners"],
+                    tickets=opts["tickets"],
+                    workers=workers,
+                    threads=threads,
+                    say=self.stdout.write,
+                )
+            except Exception as exc:
+                raise CommandError(f"{database}: {exc}") from exc
+            self.stdout.write("")
+            for line in result.lines():
+                self.stdout.write("  " + line)
+            self.stdout.write("")
+        if kept is not None:
+            for line in run_offline(kept):
+                self.stdout.write("  " + line)
 
 
 def _default_postgres() -> str:
