@@ -404,3 +404,15 @@ def test_a_day_ticket_on_another_day_slot(demo, clock, api):
     with time_machine.travel(AT_GATE, tick=True):
         assert scan(lane, "east-1", code=weekend["code"])["reason"] == "not_yet_valid"
     assert MON < SAT and dt.date(2027, 1, 16) == SAT
+
+
+def test_a_scan_costs_a_fixed_number_of_queries(demo, clock, api, django_assert_max_num_queries):
+    tickets = sell(api, quantity=2)
+    lane = device_client("east-1")
+    with time_machine.travel(AT_GATE, tick=True):
+        scan(lane, "east-1", code=tickets[0]["code"])  # warms the per-process caches
+        with django_assert_max_num_queries(10) as captured:
+            assert scan(lane, "east-1", code=tickets[1]["code"])["result"] == "allow"
+        with django_assert_max_num_queries(6):
+            assert scan(lane, "east-1", code=tickets[1]["code"])["result"] == "deny"
+    assert captured.captured_queries
