@@ -94,12 +94,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # The cookie middlewares skip /api/ (bearer tokens, no cookies): see core/middleware.py.
+    "admit.core.middleware.WebSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "admit.core.middleware.WebCsrfViewMiddleware",
+    "admit.core.middleware.WebAuthenticationMiddleware",
+    "admit.core.middleware.WebMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "admit.core.middleware.RequestContextMiddleware",
 ]

@@ -18,9 +18,9 @@ class AccountsConfig(AppConfig):
         from django.contrib.auth.models import Group
 
         from admit.core.signals import bump_on_change
-        from admit.core.versions import RIGHTS
+        from admit.core.versions import RIGHTS, TOKENS
 
-        from .models import User
+        from .models import ApiToken, Device, User
 
         post_migrate.connect(_sync_roles, dispatch_uid="admit.accounts.roles")
         bump_on_change(
@@ -31,3 +31,6 @@ class AccountsConfig(AppConfig):
             User.user_permissions.through,
             Group.permissions.through,
         )
+        # Cached bearer tokens (``token_authenticate``) are dropped when a token, a device or
+        # a staff user changes: revocation and deactivation work from the next request on.
+        bump_on_change(TOKENS, ApiToken, Device, User)

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from admit.core.errors import AuthenticationFailed, DomainError, ValidationFailed
 from admit.core.models import AuditEntry
 from admit.core.services import audit_record, model_save
+from admit.core.versions import TOKENS, remember
 
 from .models import ApiToken, Device, User
 from .roles import ROLES
@@ -131,12 +133,18 @@ def token_revoke(*, token: ApiToken, actor: Any) -> ApiToken:
 
 
 def token_authenticate(*, secret: str) -> ApiToken | None:
-    """The valid token for a bearer secret, with its user or device, or None."""
+    """The valid token for a bearer secret, with its user or device, or None.
+
+    Found tokens are kept in memory per process, keyed by the secret's hash, until the
+    ``tokens`` version moves: every save of a token (revocation), a device or a staff user
+    bumps it in the same transaction, and each API request reads the versions afresh, so a
+    revoked token or a deactivated user is refused from the next request on, in every process.
+    Expiry is checked on every use.
+    """
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
-    token = (
-        ApiToken.objects.select_related("user", "device").filter(token_hash=_hash(secret)).first()
-    )
+    digest = _hash(secret)
+    token = remember(TOKENS, ("token", digest), partial(_token_load, digest), keep_none=False)
     if token is None or not token.is_valid:
         return None
     if token.user is not None and not token.user.is_active:
@@ -148,6 +156,10 @@ def token_authenticate(*, secret: str) -> ApiToken | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+def _token_load(digest: str) -> ApiToken | None:
+    return ApiToken.objects.select_related("user", "device").filter(token_hash=digest).first()
 
 
 def login_locked_until(*, username: str) -> dt.datetime | None:

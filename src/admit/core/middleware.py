@@ -2,9 +2,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseForbidden
+from django.middleware.csrf import CsrfViewMiddleware
 
 from .context import RequestContext, request_context
 from .versions import RequestVersions
@@ -41,3 +46,52 @@ class RequestContextMiddleware:
                 response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+# --- Django's cookie middlewares, for the web pages only ------------------------------------
+#
+# The API authenticates with bearer tokens and sets no cookies, so sessions, CSRF, the session
+# user and flash messages are work without a purpose on ``/api/`` (the sales hot path). Host
+# checks, security headers, the language and the request context still apply there. Each class
+# subclasses the original so that Django's and the admin's checks recognise it.
+
+API_PREFIX = "/api/"
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+class WebSessionMiddleware(SessionMiddleware):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if is_api(request):
+            return self.get_response(request)  # type: ignore[return-value]
+        return super().__call__(request)  # type: ignore[return-value]
+
+
+class WebAuthenticationMiddleware(AuthenticationMiddleware):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if is_api(request):
+            return self.get_response(request)  # type: ignore[return-value]
+        return super().__call__(request)  # type: ignore[return-value]
+
+
+class WebMessageMiddleware(MessageMiddleware):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if is_api(request):
+            return self.get_response(request)  # type: ignore[return-value]
+        return super().__call__(request)  # type: ignore[return-value]
+
+
+class WebCsrfViewMiddleware(CsrfViewMiddleware):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if is_api(request):
+            return self.get_response(request)  # type: ignore[return-value]
+        return super().__call__(request)  # type: ignore[return-value]
+
+    def process_view(
+        self, request: HttpRequest, callback: Any, callback_args: Any, callback_kwargs: Any
+    ) -> HttpResponseForbidden | None:
+        if is_api(request):
+            return None
+        return super().process_view(request, callback, callback_args, callback_kwargs)

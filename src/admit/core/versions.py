@@ -20,6 +20,7 @@ T = TypeVar("T")
 
 CATALOG = "catalog"
 RIGHTS = "rights"
+TOKENS = "tokens"  # API tokens, the staff and devices behind them (accounts)
 
 _local = threading.local()
 _lock = threading.Lock()
@@ -43,8 +44,9 @@ def versions() -> dict[str, int]:
     return dict(Version.objects.values_list("name", "value"))
 
 
-def remember(name: str, key: Any, load: Callable[[], T]) -> T:
-    """``load()`` once per version of ``name`` in this process."""
+def remember(name: str, key: Any, load: Callable[[], T], *, keep_none: bool = True) -> T:
+    """``load()`` once per version of ``name`` in this process. With ``keep_none=False`` a
+    ``None`` result is not kept (misses, e.g. unknown tokens, must not fill the memory)."""
     version = versions().get(name, 0)
     with _lock:
         entry = _caches.get(name)
@@ -55,6 +57,8 @@ def remember(name: str, key: Any, load: Callable[[], T]) -> T:
         if key in store:
             return store[key]  # type: ignore[no-any-return]
     value = load()
+    if value is None and not keep_none:
+        return value
     with _lock:
         current = _caches.get(name)
         if current is not None and current[0] == version:

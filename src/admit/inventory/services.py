@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -182,6 +182,18 @@ def line_pools(
     return sorted(set(chosen), key=lambda p: p.pk)
 
 
+def pools_for_sale(*, zones: Sequence[Zone], day: dt.date, channel: Channel) -> list[Pool]:
+    """The pools of ``zones`` on ``day``, each flagged ``channel_allocation``: whether
+    ``channel`` has an unreleased allocation in it (read with the pools, in one query)."""
+    return list(
+        Pool.objects.filter(zone__in=zones, date=day).annotate(
+            channel_allocation=Exists(
+                Allocation.objects.filter(pool=OuterRef("pk"), channel=channel, released=False)
+            )
+        )
+    )
+
+
 def slot_zone_pools(*, product: Product, pools: Sequence[Pool]) -> list[Pool]:
     """The time slots a buyer chooses from: those of the first covered zone that has slots."""
     for zone in product.capacity_zones:
@@ -248,12 +260,18 @@ def capacity_take(
     """
     if not requests:
         return []
-    allocations = {
-        a.pool_id: a
-        for a in Allocation.objects.filter(
-            pool__in={p.pk for _k, p, _n in requests}, channel=channel, released=False
-        )
-    }
+    # Pools read by ``pools_for_sale`` know whether this channel has an unreleased allocation
+    # there; such a flag cannot go stale in the wrong direction (allocations are made with
+    # their pool and, once released, stay released), so pools without one skip the query.
+    maybe = {p.pk for _k, p, _n in requests if getattr(p, "channel_allocation", True)}
+    allocations = (
+        {
+            a.pool_id: a
+            for a in Allocation.objects.filter(pool__in=maybe, channel=channel, released=False)
+        }
+        if maybe
+        else {}
+    )
     takes: list[tuple[Any, Take]] = []
     ordered = sorted(enumerate(requests), key=lambda r: (r[1][1].pk, r[0]))
     for _index, (key, pool, persons) in ordered:
@@ -299,26 +317,28 @@ def _take_shared(pool: Pool, persons: int) -> bool:
     )
 
 
-def _ordered_takes(lines: Sequence[Any]) -> list[Take]:
-    return list(
-        Take.objects.filter(line__in=lines)
-        .select_related("allocation", "pool")
-        .order_by("pool_id", "line_id")
-    )
+def _ordered_takes(lines: Sequence[Any], related: bool = True) -> list[Take]:
+    takes = Take.objects.filter(line__in=lines).order_by("pool_id", "line_id")
+    if related:
+        takes = takes.select_related("allocation", "pool")
+    return list(takes)
 
 
 def capacity_confirm(*, lines: Sequence[Any]) -> None:
-    """The lines are paid: what they hold becomes sold."""
-    for take in _ordered_takes(lines):
+    """The lines are paid: what they hold becomes sold.
+
+    The takes (rows of these lines only) change first; the shared rows, allocations and pools,
+    change last and in pool order, so that a hot pool stays locked as briefly as possible."""
+    takes = [t for t in _ordered_takes(lines, related=False) if t.held]
+    for take in takes:
+        Take.objects.filter(pk=take.pk).update(held=0, sold=F("sold") + take.held)
+    for take in takes:
         n = take.held
-        if not n:
-            continue
         if take.allocation_id:
             Allocation.objects.filter(pk=take.allocation_id).update(
                 held=F("held") - n, sold=F("sold") + n
             )
         Pool.objects.filter(pk=take.pool_id).update(held=F("held") - n, sold=F("sold") + n)
-        Take.objects.filter(pk=take.pk).update(held=0, sold=F("sold") + n)
 
 
 def capacity_release(*, lines: Sequence[Any]) -> None:

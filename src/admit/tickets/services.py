@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -105,7 +105,14 @@ def tickets_sign(*, tickets: Sequence[Ticket]) -> None:
     key_id, private = signer()
     for t in tickets:
         t.code = codec.encode(ticket_claims(t, key_id), private)
-    Ticket.objects.bulk_update(list(tickets), ["code"])
+    # One plain statement per ticket (pipelined by the driver): the ORM's bulk_update builds a
+    # CASE over every id, which costs more to compile than the update itself on the sales path.
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {quote(Ticket._meta.db_table)} SET code = %s WHERE id = %s",
+            [(t.code, t.pk) for t in tickets],
+        )
 
 
 def tickets_end(*, tickets: Sequence[Ticket], status: str) -> int:

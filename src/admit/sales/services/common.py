@@ -15,9 +15,10 @@ from ..models import Order, OrderEvent, Payment, Refund
 ZERO = Decimal("0.00")
 
 
-def event(order: Order, kind: str, actor: Any, **data: Any) -> OrderEvent:
+def event_row(order: Order, kind: str, actor: Any, **data: Any) -> OrderEvent:
+    """An order event, not yet written (the hot path writes its events in one insert)."""
     ctx = current_context()
-    return OrderEvent.objects.create(
+    return OrderEvent(
         order=order,
         kind=kind,
         actor_label=actor_label(actor)[:150],
@@ -26,15 +27,34 @@ def event(order: Order, kind: str, actor: Any, **data: Any) -> OrderEvent:
     )
 
 
-def order_lock(pk: int, *related: str) -> Order:
-    """Lock one order row for the rest of the transaction and load it with ``related``.
+def event(order: Order, kind: str, actor: Any, **data: Any) -> OrderEvent:
+    row = event_row(order, kind, actor, **data)
+    row.save()
+    return row
+
+
+def order_lock(pk: int, *related: str, known: Order | None = None) -> Order:
+    """Lock one order row for the rest of the transaction and read it, in one statement.
 
     Never ``select_for_update().select_related(...)``: that locks the joined rows (the site, the
     channel) too, and every transaction that inserts an order checks its foreign keys against
-    them, which deadlocks under load. The row is locked alone, then read with its relations.
+    them, which deadlocks under load. The row is locked and read alone; the relations named in
+    ``related`` come from ``known`` (the caller's copy of the order: an order's site and channel
+    never change) or are read afterwards.
     """
-    Order.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True).get()
-    return Order.objects.select_related(*related).get(pk=pk)
+    order = Order.objects.select_for_update().get(pk=pk)
+    for name in related:
+        field = Order._meta.get_field(name)
+        attname = field.attname  # type: ignore[union-attr]
+        if (
+            known is not None
+            and field.is_cached(known)  # type: ignore[union-attr]
+            and getattr(known, attname) == getattr(order, attname)
+        ):
+            setattr(order, name, getattr(known, name))
+        else:
+            getattr(order, name)
+    return order
 
 
 def paid_total(order: Order) -> Decimal:

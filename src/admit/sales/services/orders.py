@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -11,8 +12,8 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Prefetch, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from admit.catalog.models import Channel, Price, Product, Site
@@ -31,16 +32,17 @@ from admit.inventory.services import (
     capacity_take,
     line_pools,
     pools_ensure,
+    pools_for_sale,
     takes_save,
 )
 from admit.tickets.models import Ticket
 from admit.tickets.services import tickets_issue
 
 from .. import errors
-from ..models import Coupon, CouponUse, IdentityQuota, Order, OrderLine, Visitor
+from ..models import Coupon, CouponUse, IdentityQuota, Order, OrderEvent, OrderLine, Visitor
 from ..pricing import CouponTerms, LineIn, ManualDiscount, PricingError, Quote, quote
 from ..selectors import with_details
-from .common import event, paid_total
+from .common import event, event_row, paid_total
 
 MAX_LINES = 20
 MAX_TICKETS_PER_LINE = 200
@@ -253,13 +255,13 @@ def prepare(
         _visitors(index, line, seen, today)
         if product.takes_capacity:
             zones = product.capacity_zones
-            day_pools = list(Pool.objects.filter(zone__in=zones, date=req.date))
+            day_pools = pools_for_sale(zones=zones, day=req.date, channel=channel_obj)
             templated = remember(
                 CATALOG, ("templated_zones", site.pk), partial(_templated_zones, site)
             )
             if {z.pk for z in zones if z.pk in templated} - {p.zone_id for p in day_pools}:
                 pools_ensure(site=site, day=req.date, zones=zones)
-                day_pools = list(Pool.objects.filter(zone__in=zones, date=req.date))
+                day_pools = pools_for_sale(zones=zones, day=req.date, channel=channel_obj)
             if req.slot is not None:
                 line.slot = next((p for p in day_pools if p.pk == req.slot), None)
                 if line.slot is None:
@@ -375,17 +377,13 @@ def _place(
     *, prepared: _Prepared, actor: Any, contact_name: str, contact_phone: str, now: dt.datetime
 ) -> Order:
     q = prepared.quote
-    # Places, coupon and per-ID quotas first, before any row that points at them is inserted
-    # (see ``capacity_take`` on foreign-key locks).
-    takes = capacity_take(
-        requests=[
-            (ln.index, pool, ln.request.quantity * ln.persons)
-            for ln in prepared.lines
-            for pool in ln.pools
-        ],
-        channel=prepared.channel,
-        now=now,
-    )
+    # On MariaDB/MySQL, places are taken before any row that points at their pools is inserted
+    # (see ``capacity_take`` on foreign-key locks). PostgreSQL's foreign-key check takes a key
+    # share lock that does not conflict with the counter update, so there places are taken
+    # last: a sold-out slot's row then stays locked only from its UPDATE to the COMMIT.
+    # (SQLite runs one writer at a time: the order does not matter.)
+    capacity_first = connection.vendor == "mysql"
+    takes = _take_places(prepared, now) if capacity_first else []
     if prepared.coupon is not None:
         first_id = next((v.id_number for ln in prepared.lines for v in ln.visitors), "")
         _coupon_take(prepared.coupon, contact_phone or first_id)
@@ -432,12 +430,26 @@ def _place(
             for v in ln.visitors
         ]
     Visitor.objects.bulk_create(visitors)
-    takes_save(takes=takes, lines=lines)
     event(order, "placed", actor, total=order.total, lines=len(prepared.lines))
+    if not capacity_first:
+        takes = _take_places(prepared, now)
+    takes_save(takes=takes, lines=lines)
     with_details(order, lines=list(lines.values()), tickets=[], payments=[], refunds=[])
     if order.total == 0:
         order_confirm(order=order, actor=actor, now=now)
     return order
+
+
+def _take_places(prepared: _Prepared, now: dt.datetime) -> list[tuple[Any, Any]]:
+    return capacity_take(
+        requests=[
+            (ln.index, pool, ln.request.quantity * ln.persons)
+            for ln in prepared.lines
+            for pool in ln.pools
+        ],
+        channel=prepared.channel,
+        now=now,
+    )
 
 
 def _identity_take(product: Product, day: dt.date, id_number: str, n: int) -> None:
@@ -506,41 +518,81 @@ def _coupon_give_back(order: Order) -> None:
 
 
 def order_confirm(
-    *, order: Order, actor: Any, now: dt.datetime, paid: Decimal | None = None
+    *,
+    order: Order,
+    actor: Any,
+    now: dt.datetime,
+    paid: Decimal | None = None,
+    events: Sequence[OrderEvent] = (),
 ) -> list[Ticket]:
-    """Fully paid: sell the held places and issue the tickets. The caller holds the order.
+    """Fully paid: sell the held places and issue the tickets. The caller holds the order;
+    ``events`` are the caller's events not yet written (they go in one insert with "paid").
 
-    The order comes back with its lines and tickets attached."""
+    The order comes back with its lines and tickets attached. The pools are touched last, so
+    that a sold-out slot's row stays locked only for the end of the transaction."""
     updated = Order.objects.filter(pk=order.pk, status=Order.Status.PENDING).update(
         status=Order.Status.PAID, paid_at=now
     )
     if not updated:
         raise errors.OrderNotPending(details={"order": order.code})
     order.status, order.paid_at = Order.Status.PAID, now
-    lines = list(order.lines.select_related("product", "slot").prefetch_related("visitors"))
-    capacity_confirm(lines=lines)
+    lines = _lines_to_issue(order)
+    people: dict[int, list[Visitor]] = defaultdict(list)
+    if any(getattr(line, "has_visitors", True) for line in lines):
+        for v in Visitor.objects.filter(line__in=[ln.pk for ln in lines]).order_by("pk"):
+            people[v.line_id].append(v)
     issued: list[Ticket] = []
+    named: list[Visitor] = []
     for line in lines:
-        people = list(line.visitors.all())
         per = line.persons
+        line_people = people[line.pk]
         holders = [
-            (people[i * per].name, people[i * per].id_number)
+            (line_people[i * per].name, line_people[i * per].id_number)
             for i in range(line.quantity)
-            if i * per < len(people)
+            if i * per < len(line_people)
         ]
         tickets = tickets_issue(
             line=line, prices=[Decimal(p) for p in line.ticket_prices], holders=holders
         )
         for i, ticket in enumerate(tickets):
-            for v in people[i * per : (i + 1) * per]:
+            for v in line_people[i * per : (i + 1) * per]:
                 v.ticket = ticket
-        Visitor.objects.bulk_update([v for v in people if v.ticket_id], ["ticket"])
+                named.append(v)
         issued += tickets
-    event(
-        order, "paid", actor, paid=paid_total(order) if paid is None else paid, tickets=len(issued)
+    Visitor.objects.bulk_update(named, ["ticket"])
+    OrderEvent.objects.bulk_create(
+        [
+            *events,
+            event_row(
+                order,
+                "paid",
+                actor,
+                paid=paid_total(order) if paid is None else paid,
+                tickets=len(issued),
+            ),
+        ]
     )
+    capacity_confirm(lines=lines)
     with_details(order, lines=lines, tickets=issued)
     return issued
+
+
+def _lines_to_issue(order: Order) -> list[OrderLine]:
+    """The order's lines with their slots, in one query; products come from the catalog cache,
+    and ``has_visitors`` says whether named visitors need reading at all."""
+    lines: list[OrderLine] = list(
+        OrderLine.objects.filter(order=order)
+        .select_related("slot")
+        .annotate(has_visitors=Exists(Visitor.objects.filter(line=OuterRef("pk"))))
+        .order_by("id")
+    )
+    products = _products({ln.product_id for ln in lines})
+    missing = {ln.product_id for ln in lines} - set(products)
+    if missing:  # no longer on sale: read as they are
+        products.update(Product.objects.select_related("site").in_bulk(missing))
+    for ln in lines:
+        ln.product = products[ln.product_id]
+    return lines
 
 
 def order_cancel(*, order: Order, actor: Any, now: dt.datetime | None = None) -> Order:

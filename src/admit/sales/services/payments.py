@@ -18,7 +18,7 @@ from ..models import Order, Payment, PaymentIntent, PaymentMethod, Refund
 from ..providers import Notification
 from ..providers import provider as get_provider
 from ..selectors import with_details
-from .common import ZERO, due, event, order_lock
+from .common import ZERO, due, event, event_row, order_lock
 from .orders import order_confirm
 
 
@@ -48,7 +48,7 @@ def order_pay(
         raise errors.MethodNotAllowed(details={"method": method})
     now = now or timezone.now()
     with transaction.atomic():
-        order = order_lock(order.pk, "channel")
+        order = order_lock(order.pk, "channel", known=order)
         if order.status != Order.Status.PENDING:
             raise errors.OrderNotPending(details={"order": order.code, "status": order.status})
         payments = list(Payment.objects.filter(order=order))
@@ -73,11 +73,13 @@ def order_pay(
             reference=reference[:100],
             actor_label=actor_label(actor)[:150],
         )
-        event(order, "payment", actor, method=method, amount=value, change=change)
+        paid = event_row(order, "payment", actor, method=method, amount=value, change=change)
         payments.append(payment)
         with_details(order, payments=payments, refunds=[])
         if value == still_due:
-            order_confirm(order=order, actor=actor, now=now, paid=order.total)
+            order_confirm(order=order, actor=actor, now=now, paid=order.total, events=[paid])
+        else:
+            paid.save()
         payment.order = order
     return payment
 

@@ -138,7 +138,7 @@ def order_refund(
     within its deadline; give their places back where the pool says so."""
     now = now or timezone.now()
     with transaction.atomic():
-        order = order_lock(order.pk, "site")
+        order = order_lock(order.pk, "site", known=order)
         if order.status != Order.Status.PAID:
             raise errors.OrderNotPaid(details={"order": order.code, "status": order.status})
         tickets = _tickets(order, ticket_ids)
@@ -196,7 +196,7 @@ def order_reschedule(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        order = order_lock(order.pk, "site", "channel")
+        order = order_lock(order.pk, "site", "channel", known=order)
         if order.status != Order.Status.PAID:
             raise errors.OrderNotPaid(details={"order": order.code, "status": order.status})
         tickets = _tickets(order, ticket_ids)
