@@ -92,3 +92,18 @@ def test_online_then_offline_then_back(live_server, clock, tmp_path):
     assert "Back online: uploaded 2 offline scans" in back
     assert Scan.objects.filter(offline=True).count() == 2
     assert Scan.objects.filter(offline=False, result="allow").count() == 2
+
+
+@pytest.mark.django_db
+def test_device_token_prints_a_token_for_the_lanes_device(demo):
+    from django.core.management import CommandError
+
+    from admit.accounts.models import ApiToken
+
+    out = io.StringIO()
+    call_command("device-token", "east-1", stdout=out)
+    secret = out.getvalue().strip()
+    assert secret.startswith("adm_")
+    assert ApiToken.objects.get(device__lane__code="east-1").expires_at is not None
+    with pytest.raises(CommandError, match="No active device"):
+        call_command("device-token", "nowhere")
