@@ -30,20 +30,6 @@ class LaneNotFound(NotFound):
     default_message = _("No such lane.")
 
 
-TICKET_FIELDS = (
-    "pk",
-    "site_id",
-    "product_id",
-    "persons",
-    "valid_from",
-    "valid_until",
-    "slot_start",
-    "slot_end",
-    "status",
-    "holder_id_number",
-)
-
-
 def _load_lane(code: str) -> LaneConfig | None:
     lane = (
         Lane.objects.filter(code=code, is_active=True, gate__is_active=True)
@@ -150,11 +136,7 @@ def facts(row: dict[str, Any]) -> TicketFacts:
     )
 
 
-def ticket_row(ticket_id: int) -> dict[str, Any] | None:
-    return Ticket.objects.filter(pk=ticket_id).values(*TICKET_FIELDS).first()
-
-
-def tickets_by_medium(*, kind: str, value: str, site_id: int, day: dt.date) -> list[dict[str, Any]]:
+def tickets_by_medium(*, kind: str, value: str, site_id: int, day: dt.date) -> list[int]:
     """Tickets of a site usable on ``day`` that a card, ID card or face token leads to: those
     bound to it, and for an ID card the real-name tickets of its holder."""
     bound = TicketMedium.objects.filter(kind=kind, active_value=value).values("ticket_id")
@@ -165,7 +147,7 @@ def tickets_by_medium(*, kind: str, value: str, site_id: int, day: dt.date) -> l
         Ticket.objects.filter(match, site_id=site_id, status__in=Ticket.LIVE, valid_from__lte=day)
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
         .order_by("valid_from", "id")
-        .values(*TICKET_FIELDS)[:20]
+        .values_list("pk", flat=True)[:20]
     )
     return list(rows)
 

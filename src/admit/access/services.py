@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -28,10 +27,10 @@ from admit.core.errors import NotFound, ValidationFailed
 from admit.core.services import audit_record
 from admit.tickets import codec
 from admit.tickets.keys import public_keys
-from admit.tickets.models import Ticket, TicketMedium
+from admit.tickets.models import TicketMedium
 from admit.tickets.services import medium_normalize
 
-from . import selectors
+from . import selectors, sql
 from .decision import ALLOW, DENY, Decision, Reason, Scan, Usage, decide
 from .models import Conflict, LaneStatus
 from .models import Scan as ScanRow
@@ -125,32 +124,23 @@ def _replay(stored: ScanRow) -> ScanOutcome:
 
 def _candidates(
     lane: LaneConfig, req: ScanRequest, day: dt.date
-) -> tuple[list[dict[str, Any]], Reason | None, str]:
-    """Ticket rows the scan leads to, or the reason it leads nowhere, and what was presented."""
+) -> tuple[list[int], codec.TicketClaims | None, Reason | None, str]:
+    """The tickets a scan leads to (their ids), the code's claims, or the reason it leads
+    nowhere, and what was presented (for the scan log)."""
     if req.code is not None:
         presented = req.code.strip()[:24]
         try:
             claims = codec.decode(req.code, public_keys())
         except codec.CodeError as exc:
-            return [], Reason(exc.reason), presented
-        row = selectors.ticket_row(claims.ticket_id)
-        if row is None:
-            return [], Reason.UNKNOWN_TICKET, presented
-        if (claims.site_id, claims.product_id, claims.persons) != (
-            row["site_id"],
-            row["product_id"],
-            row["persons"],
-        ):
-            # Signed with our key yet not what we issued: a leaked key or a tampering insider.
-            return [], Reason.FORGED, presented
-        return [row], None, presented
+            return [], None, Reason(exc.reason), presented
+        return [claims.ticket_id], claims, None, presented
     kind = req.medium_kind or ""
     try:
         value = medium_normalize(kind, req.medium_value or "")
     except ValidationFailed:
-        return [], Reason.MALFORMED, ""
-    rows = selectors.tickets_by_medium(kind=kind, value=value, site_id=lane.site_id, day=day)
-    return rows, (None if rows else Reason.UNKNOWN_MEDIUM), TicketMedium(value=value).masked
+        return [], None, Reason.MALFORMED, ""
+    ids = selectors.tickets_by_medium(kind=kind, value=value, site_id=lane.site_id, day=day)
+    return ids, None, (None if ids else Reason.UNKNOWN_MEDIUM), TicketMedium(value=value).masked
 
 
 def scan_redeem(
@@ -203,13 +193,20 @@ def _judge_and_write(
     config = replace(lane, mode="normal") if offline else lane
     rules = config.rules(selectors.site_day(lane.site_id, day))
     products = selectors.product_rules(lane.site_id)
-    rows, problem, presented = _candidates(lane, req, day)
-    usages = {
-        u["ticket_id"]: u
-        for u in UsageRow.objects.filter(
-            ticket_id__in=[r["pk"] for r in rows], zone_key=lane.zone_key
-        ).values("pk", "ticket_id", "used", "inside", "day", "day_entries", "out_today", "version")
-    }
+    ids, claims, problem, presented = _candidates(lane, req, day)
+    found = sql.tickets_with_usage(ids, lane.zone_key)
+    if claims is not None:
+        if not found:
+            problem = Reason.UNKNOWN_TICKET
+        elif (claims.site_id, claims.product_id, claims.persons) != (
+            found[0][0]["site_id"],
+            found[0][0]["product_id"],
+            found[0][0]["persons"],
+        ):
+            # Signed with our key yet not what we issued: a leaked key or a tampering insider.
+            found, problem = [], Reason.FORGED
+    rows = [row for row, _usage_row in found]
+    usages = {row["pk"]: usage for row, usage in found if usage is not None}
     judged: list[tuple[dict[str, Any] | None, Decision]] = []
     for row in rows:
         rule = products.get(row["product_id"])
@@ -293,18 +290,10 @@ def _store_usage(
     """
     new = decision.usage
     assert new is not None
-    status: Any = F("status")
     rule = products.get(row["product_id"])
     per_person = rule.total_entries if rule is not None else None
-    if decision.consumed and per_person is not None:
-        limit = per_person * row["persons"]
-        status = Case(
-            When(entries_used__gte=limit - decision.consumed, then=Value(Ticket.Status.USED)),
-            default=F("status"),
-        )
-    if not Ticket.objects.filter(pk=row["pk"], status__in=Ticket.LIVE).update(
-        entries_used=F("entries_used") + decision.consumed, status=status
-    ):
+    limit = None if per_person is None else per_person * row["persons"]
+    if not sql.ticket_spend(row["pk"], decision.consumed, limit):
         raise _Retry()  # refunded or voided meanwhile: judge again (it will be refused)
     values = {
         "used": new.used,
@@ -319,9 +308,7 @@ def _store_usage(
                 UsageRow.objects.create(ticket_id=row["pk"], zone_key=zone_key, **values)
         except IntegrityError as exc:
             raise _Retry() from exc  # another lane made the row first
-    elif not UsageRow.objects.filter(pk=current["pk"], version=current["version"]).update(
-        version=current["version"] + 1, **values
-    ):
+    elif not sql.usage_set(current["pk"], current["version"], values):
         raise _Retry()
 
 
