@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -19,8 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
-from django.utils.translation import get_language, ngettext
-from django.utils.translation import gettext as _t
+from django.utils.translation import get_language, gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from admit.catalog.models import Lane, Site
@@ -35,6 +35,12 @@ from .models import Conflict, LaneStatus, Scan
 STALE_AFTER = dt.timedelta(minutes=2)
 REFRESH_SECONDS = 10
 RECENT_SCANS = 5
+# A lane's modes as the monitor names them ("closed" alone reads as a closed site in Chinese).
+MODE_LABELS: dict[str, Any] = {
+    Lane.Mode.NORMAL.value: pgettext_lazy("lane mode", "normal"),
+    Lane.Mode.EMERGENCY_OPEN.value: pgettext_lazy("lane mode", "emergency open"),
+    Lane.Mode.CLOSED.value: pgettext_lazy("lane mode", "closed"),
+}
 
 
 def reason_text(code: str) -> str:
@@ -49,14 +55,14 @@ def reason_text(code: str) -> str:
 def ago(moment: dt.datetime | None, now: dt.datetime) -> str:
     """'never', '12 s ago', '3 min ago' or '2 hours, 5 minutes ago'."""
     if moment is None:
-        return _t("never")
+        return gettext("never")
     seconds = max(int((now - moment).total_seconds()), 0)
     if seconds < 60:
-        return _t("%(n)d s ago") % {"n": seconds}
+        return gettext("%(n)d s ago") % {"n": seconds}
     if seconds < 3600:
         minutes = seconds // 60
         return ngettext("%(n)d min ago", "%(n)d min ago", minutes) % {"n": minutes}
-    return _t("%(time)s ago") % {"time": timesince(moment, now)}
+    return gettext("%(time)s ago") % {"time": timesince(moment, now)}
 
 
 # --- Lane monitor ---------------------------------------------------------------------------
@@ -69,6 +75,10 @@ class LaneRow:
     contact: str
     stale: bool
     scans: list[dict[str, Any]]
+
+    @property
+    def mode_label(self) -> str:
+        return str(MODE_LABELS.get(self.lane.mode, self.lane.mode))
 
 
 @dataclass
@@ -187,7 +197,7 @@ class LaneStatusAdmin(ReadOnlyAdmin):
             "sites": sites,
             "site": site,
             "board": board,
-            "modes": Lane.Mode.choices,
+            "modes": MODE_LABELS,
             "can_set_mode": request.user.has_perm("access.set_lane_mode"),
             "can_add_lane": request.user.has_perm("catalog.add_lane"),
             "open_conflicts": (
@@ -217,8 +227,8 @@ class LaneStatusAdmin(ReadOnlyAdmin):
             level = messages.SUCCESS if lane.mode == Lane.Mode.NORMAL else messages.WARNING
             self.message_user(
                 request,
-                _t("Lane %(lane)s is now: %(mode)s.")
-                % {"lane": lane.code, "mode": lane.get_mode_display()},
+                gettext("Lane %(lane)s is now: %(mode)s.")
+                % {"lane": lane.code, "mode": MODE_LABELS.get(lane.mode, lane.mode)},
                 level=level,
             )
         url = reverse("admin:access_lanestatus_changelist")
@@ -279,7 +289,7 @@ class ReasonFilter(admin.SimpleListFilter):
 class SiteFilter(admin.RelatedFieldListFilter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.title = _t("site")
+        self.title = gettext("site")
 
 
 @admin.register(Scan)
@@ -433,7 +443,7 @@ class ConflictAdmin(ReadOnlyAdmin):
         return format_html(
             '<a class="button resolve-conflict" href="{}">{}</a>',
             reverse("admin:access_conflict_resolve", args=[obj.pk]),
-            _t("Resolve"),
+            gettext("Resolve"),
         )
 
     def get_list_display(self, request: HttpRequest) -> Any:
@@ -457,8 +467,18 @@ class ConflictAdmin(ReadOnlyAdmin):
             "title": _("Resolve offline conflicts"),
             "opts": self.model._meta,
             "conflicts": conflicts,
+            "rows": [
+                {
+                    "pk": c.pk,
+                    "ticket": self.ticket_serial(c),
+                    "lane": self.lane(c),
+                    "scanned": self.scanned_local(c),
+                    "reason": self.reason_display(c),
+                }
+                for c in conflicts
+            ],
             "action": action,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
             "error": error,
             "note": request.POST.get("note", ""),
         }
@@ -470,13 +490,13 @@ class ConflictAdmin(ReadOnlyAdmin):
     ) -> HttpResponse | None:
         conflicts = list(queryset.filter(status=Conflict.Status.OPEN))
         if not conflicts:
-            self.message_user(request, _t("The selected conflicts are already resolved."))
+            self.message_user(request, gettext("The selected conflicts are already resolved."))
             return None
         note = request.POST.get("note", "").strip()
         if "apply" in request.POST:
             if not note:
                 return self._render_resolve(
-                    request, conflicts, True, _t("Say what was done or found.")
+                    request, conflicts, True, gettext("Say what was done or found.")
                 )
             done = self._resolve(request, conflicts, note)
             self.message_user(
@@ -496,18 +516,18 @@ class ConflictAdmin(ReadOnlyAdmin):
         )
         changelist = reverse("admin:access_conflict_changelist")
         if conflict.status != Conflict.Status.OPEN:
-            self.message_user(request, _t("This conflict is already resolved."))
+            self.message_user(request, gettext("This conflict is already resolved."))
             return HttpResponseRedirect(changelist)
         if request.method == "POST":
             note = request.POST.get("note", "").strip()
             if not note:
                 return self._render_resolve(
-                    request, [conflict], False, _t("Say what was done or found.")
+                    request, [conflict], False, gettext("Say what was done or found.")
                 )
             self._resolve(request, [conflict], note)
             self.message_user(
                 request,
-                _t("Conflict #%(id)s resolved.") % {"id": conflict.pk},
+                gettext("Conflict #%(id)s resolved.") % {"id": conflict.pk},
                 level=messages.SUCCESS,
             )
             return HttpResponseRedirect(changelist)
