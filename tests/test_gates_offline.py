@@ -9,6 +9,8 @@ import sys
 
 import pytest
 import time_machine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from admit.access.models import Conflict, Scan
 from admit.access.offline import OfflineLane
@@ -159,3 +161,55 @@ def test_a_week_old_offline_scan_is_refused_as_out_of_time(sold):
         )
     assert result["counts"] == {"conflict": 1}
     assert Conflict.objects.get().reason == "scan_time_invalid"
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["in", "out"]), st.integers(min_value=1, max_value=9)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_online_and_offline_lanes_judge_alike(demo, clock, api, steps):
+    """The same scans at the two-way lane east-4, once online, once offline: same answers."""
+    from admit.access.selectors import lane_config
+    from admit.access.services import ScanRequest, scan_redeem
+
+    group = sell(api, "group", persons=20)[0]
+    with time_machine.travel(AT_GATE, tick=False):
+        lane = OfflineLane(bundle("east-4"))
+        config = lane_config("east-4")
+        for direction, persons in steps:
+            online = scan_redeem(
+                lane=config,
+                request=ScanRequest(code=group["code"], direction=direction, persons=persons),
+            ).decision
+            offline = lane.scan(code=group["code"], direction=direction, persons=persons)
+            assert (online.result, online.reason, online.remaining, online.persons) == (
+                offline.result,
+                offline.reason,
+                offline.remaining,
+                offline.persons,
+            )
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_the_offline_lane_never_crashes_on_what_a_scanner_reads(text):
+    lane = OfflineLane(OFFLINE_BUNDLE)
+    decision = lane.scan(code=text)
+    assert decision.result == "deny"
+    assert lane.scan(medium=("card", text)).reason == "unknown_medium"
+
+
+OFFLINE_BUNDLE = {
+    "lane": {"id": 1, "code": "x-1", "site": 1, "zone": 0, "time_zone": "Asia/Shanghai"},
+    "keys": [],
+    "products": {},
+    "calendar": {},
+    "revocations": [],
+}
