@@ -32,7 +32,6 @@ from typing import Any, TextIO
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from admit.access.decision import TEXTS, Reason
 from admit.access.offline import OfflineLane
 
 GREEN, RED, RESET, BOLD = "\033[42;97m", "\033[41;97m", "\033[0m", "\033[1m"
@@ -236,5 +235,3 @@ def parse(text: str) -> tuple[str | None, int, str | None, tuple[str, str] | Non
         return direction, persons, None, (kinds[head.lower()], value)
     return direction, persons, text, None
 
-
-__all__ = ["TEXTS", "Command", "Reason", "parse"]
