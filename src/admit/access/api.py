@@ -88,6 +88,10 @@ def _gate_caller(request: HttpRequest, lane_code: str, *perms: str) -> tuple[Lan
     return lane, None
 
 
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def _request(body: ScanIn, **extra: Any) -> services.ScanRequest:
     return services.ScanRequest(
         code=body.code,
@@ -126,10 +130,8 @@ def gates_list(request: HttpRequest, site: Id | None = None) -> Any:
                     "mode": ln.mode,
                     "device_kind": ln.device_kind,
                     "rules": ln.rules_summary(),
-                    "last_contact": (
-                        status[ln.pk].last_contact_at.isoformat()
-                        if ln.pk in status and status[ln.pk].last_contact_at
-                        else None
+                    "last_contact": _iso(
+                        status[ln.pk].last_contact_at if ln.pk in status else None
                     ),
                 }
                 for ln in g.lanes.all()

@@ -217,8 +217,8 @@ def _judge_and_write(
         judged.append((row, decide(rules, right, _usage(usages.get(row["pk"])), scan)))
     if not judged:
         judged.append((None, decide(rules, None, Usage(), scan, problem)))
-    row, decision = next(((r, d) for r, d in judged if d.allowed), judged[0])
-    ticket_id = row["pk"] if row else None
+    chosen, decision = next(((r, d) for r, d in judged if d.allowed), judged[0])
+    ticket_id = chosen["pk"] if chosen else None
 
     conflict_reason: Reason | None = None
     if offline and req.offline_result != ALLOW:
@@ -232,8 +232,8 @@ def _judge_and_write(
         decision = Decision(
             ALLOW, _reason(req.offline_reason, Reason.OK), persons=scan.persons, remaining=0
         )
-    elif decision.allowed and decision.usage is not None and row is not None:
-        _store_usage(row, usages.get(row["pk"]), lane.zone_key, decision, products)
+    elif decision.allowed and decision.usage is not None and chosen is not None:
+        _store_usage(chosen, usages.get(chosen["pk"]), lane.zone_key, decision, products)
 
     stored = ScanRow.objects.create(
         lane_id=lane.id,

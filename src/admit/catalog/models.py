@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import zoneinfo
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .calendar import DayType
 from .pricing import periods_overlap
@@ -245,7 +247,7 @@ class Lane(models.Model):
     class Mode(models.TextChoices):
         NORMAL = "normal", _("normal")
         EMERGENCY_OPEN = "emergency_open", _("emergency open")
-        CLOSED = "closed", _("closed")
+        CLOSED = "closed", pgettext_lazy("lane mode", "closed")
 
     gate = models.ForeignKey(
         Gate, verbose_name=_("gate"), on_delete=models.CASCADE, related_name="lanes"
@@ -263,14 +265,14 @@ class Lane(models.Model):
     mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices, default=Mode.NORMAL)
     is_active = models.BooleanField(_("active"), default=True)
     # 放行规则: what the lane admits. Empty sets admit every product / visitor category.
-    admits_products = models.ManyToManyField(
+    admits_products: models.ManyToManyField[Product, Any] = models.ManyToManyField(
         "Product",
         verbose_name=_("admits only these products"),
         blank=True,
         related_name="+",
         help_text=_("Leave empty to admit every ticket type that covers the gate's zone."),
     )
-    admits_categories = models.ManyToManyField(
+    admits_categories: models.ManyToManyField[VisitorCategory, Any] = models.ManyToManyField(
         "VisitorCategory",
         verbose_name=_("admits only these visitor categories"),
         blank=True,
@@ -311,7 +313,7 @@ class Lane(models.Model):
 
     def rules_summary(self) -> str:
         """The lane's rules in one sentence a supervisor reads at a glance."""
-        parts = [
+        parts: list[Any] = [
             {
                 "in": _("Entry lane"),
                 "out": _("Exit lane"),

@@ -234,4 +234,3 @@ def parse(text: str) -> tuple[str | None, int, str | None, tuple[str, str] | Non
     if sep and head.lower() in kinds:
         return direction, persons, None, (kinds[head.lower()], value)
     return direction, persons, text, None
-
