@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import sys
+import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -199,7 +200,7 @@ class Command(BaseCommand):
         where = "" if online else "  [offline]"
         lines = ["", f"{mark}   {message}{where}", ""]
         for line in lines:
-            padded = f"  {line}".ljust(WIDTH)
+            padded = pad(f"  {line}", WIDTH)
             if self.color:
                 self.stdout.write(f"{GREEN if allowed else RED}{BOLD}{padded}{RESET}")
             else:
@@ -216,6 +217,12 @@ class Command(BaseCommand):
     def _save_state(self) -> None:
         if self.offline is not None:
             self.state_path.write_text(json.dumps(self.offline.state()), encoding="utf-8")
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` filled with spaces to ``width`` terminal columns (CJK characters take two)."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(width - used, 0)
 
 
 def parse(text: str) -> tuple[str | None, int, str | None, tuple[str, str] | None]:
