@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from .models import Version
@@ -41,7 +41,15 @@ def versions() -> dict[str, int]:
     cached = getattr(_local, "versions", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    return dict(Version.objects.values_list("name", "value"))
+    return _read()
+
+
+def _read() -> dict[str, int]:
+    """All counters in one plain statement (it runs for every API request)."""
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {q('name')}, {q('value')} FROM {q(Version._meta.db_table)}")
+        return dict(cursor.fetchall())
 
 
 def remember(name: str, key: Any, load: Callable[[], T], *, keep_none: bool = True) -> T:
@@ -70,7 +78,7 @@ class RequestVersions:
     """Read the counters once at the start of a request and use them throughout it."""
 
     def __enter__(self) -> None:
-        _local.versions = dict(Version.objects.values_list("name", "value"))
+        _local.versions = _read()
 
     def __exit__(self, *exc: object) -> None:
         _local.versions = None

@@ -39,6 +39,9 @@ class Result:
     request_latencies: list[float] = field(default_factory=list)
     sold_in_pool: int = 0
     check_capacity_ok: bool = False
+    client_cpu: float = 0.0  # seconds of CPU used by the buyers (this process)
+    server_cpu: float = 0.0  # seconds of CPU used by gunicorn's master and workers
+    machine_busy: float = 0.0  # share of all cores busy while the buyers ran (any process)
 
     @property
     def oversold(self) -> int:
@@ -72,7 +75,40 @@ class Result:
             f"'database is locked': {self.locked_errors})",
             f"sold in the slot   {self.sold_in_pool} of {self.places}: oversold {self.oversold}",
             f"check-capacity     {'OK' if self.check_capacity_ok else 'FAILED'}",
+            f"CPU                buyers {self.client_cpu:.1f} s, server {self.server_cpu:.1f} s "
+            f"({self.server_cpu / max(self.paid, 1) * 1000:.1f} ms per paid order), "
+            f"all cores {self.machine_busy:.0%} busy (database and other processes included)",
         ]
+
+
+def cpu_times() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine from /proc/stat; (0, 0) elsewhere."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [float(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields)
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by process ``pid`` and its descendants (Linux /proc; else 0)."""
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = entry.read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        stats[int(entry.parent.name)] = (int(fields[1]), float(fields[11]) + float(fields[12]))
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    family, total = {pid}, 0.0
+    for _depth in range(3):
+        family |= {p for p, (ppid, _cpu) in stats.items() if ppid in family}
+    for p in family:
+        total += stats.get(p, (0, 0.0))[1]
+    return total / tick
 
 
 def free_port() -> int:
@@ -238,12 +274,17 @@ def drive(port: int, setup: dict[str, Any], result: Result) -> None:
         conn.close()
 
     threads = [threading.Thread(target=buyer) for _ in range(result.buyers)]
+    busy0, total0 = cpu_times()
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     result.elapsed = time.perf_counter() - t0
+    result.client_cpu = time.process_time() - cpu0
+    busy1, total1 = cpu_times()
+    result.machine_busy = (busy1 - busy0) / (total1 - total0) if total1 > total0 else 0.0
 
 
 def finish(env: dict[str, str], setup: dict[str, Any], result: Result) -> None:
@@ -284,7 +325,9 @@ def run_sales(
         )
         try:
             say(f"  {buyers} buyers go …")
+            cpu_before = tree_cpu(server.pid)
             drive(port, setup, result)
+            result.server_cpu = tree_cpu(server.pid) - cpu_before
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -14,14 +14,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from admit.catalog.models import CalendarDay, Channel, Product, Site, Zone
 from admit.core.errors import Conflict, ValidationFailed
 from admit.core.services import model_save
+from admit.core.sql import insert
 
 from .models import Allocation, CapacityTemplate, Pool, Take
 
@@ -184,14 +185,21 @@ def line_pools(
 
 def pools_for_sale(*, zones: Sequence[Zone], day: dt.date, channel: Channel) -> list[Pool]:
     """The pools of ``zones`` on ``day``, each flagged ``channel_allocation``: whether
-    ``channel`` has an unreleased allocation in it (read with the pools, in one query)."""
-    return list(
-        Pool.objects.filter(zone__in=zones, date=day).annotate(
-            channel_allocation=Exists(
-                Allocation.objects.filter(pool=OuterRef("pk"), channel=channel, released=False)
-            )
-        )
+    ``channel`` has an unreleased allocation in it (read with the pools, in one query).
+
+    Written in SQL: it runs for every order, and the ORM spends several times longer compiling
+    it than the database takes to answer (see docs/benchmarks.md)."""
+    if not zones:
+        return []
+    q = connection.ops.quote_name
+    marks = ", ".join(["%s"] * len(zones))
+    sql = (
+        f"SELECT p.*, EXISTS (SELECT 1 FROM {q(Allocation._meta.db_table)} a"
+        f" WHERE a.pool_id = p.id AND a.channel_id = %s AND NOT a.released) AS channel_allocation"
+        f" FROM {q(Pool._meta.db_table)} p WHERE p.zone_id IN ({marks}) AND p.{q('date')} = %s"
     )
+    params = [channel.pk, *(z.pk for z in zones), connection.ops.adapt_datefield_value(day)]
+    return list(Pool.objects.raw(sql, params))
 
 
 def slot_zone_pools(*, product: Product, pools: Sequence[Pool]) -> list[Pool]:
@@ -306,39 +314,68 @@ def takes_save(*, takes: Sequence[tuple[Any, Take]], lines: dict[Any, Any]) -> N
     """Record what ``capacity_take`` took, now that the lines exist (key → line)."""
     for key, take in takes:
         take.line = lines[key]
-    Take.objects.bulk_create([t for _k, t in takes])
+    insert([t for _k, t in takes])
 
 
 def _take_shared(pool: Pool, persons: int) -> bool:
-    return bool(
-        Pool.objects.filter(
-            pk=pool.pk, closed=False, capacity__gte=F("held") + F("sold") + F("reserved") + persons
-        ).update(held=F("held") + persons)
+    """The conditional UPDATE that never oversells (in SQL: it is the hottest statement)."""
+    return _execute(
+        f"UPDATE {_table(Pool)} SET held = held + %s"
+        " WHERE id = %s AND NOT closed AND held + sold + reserved + %s <= capacity",
+        [persons, pool.pk, persons],
     )
 
 
-def _ordered_takes(lines: Sequence[Any], related: bool = True) -> list[Take]:
-    takes = Take.objects.filter(line__in=lines).order_by("pool_id", "line_id")
-    if related:
-        takes = takes.select_related("allocation", "pool")
-    return list(takes)
+def _execute(sql: str, params: Sequence[Any]) -> bool:
+    """Run one write; True when it changed a row."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return bool(cursor.rowcount)
+
+
+def _table(model: type[Any]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)  # type: ignore[no-any-return]
+
+
+def _ordered_takes(lines: Sequence[Any]) -> list[Take]:
+    return list(
+        Take.objects.filter(line__in=lines)
+        .select_related("allocation", "pool")
+        .order_by("pool_id", "line_id")
+    )
 
 
 def capacity_confirm(*, lines: Sequence[Any]) -> None:
     """The lines are paid: what they hold becomes sold.
 
     The takes (rows of these lines only) change first; the shared rows, allocations and pools,
-    change last and in pool order, so that a hot pool stays locked as briefly as possible."""
-    takes = [t for t in _ordered_takes(lines, related=False) if t.held]
-    for take in takes:
-        Take.objects.filter(pk=take.pk).update(held=0, sold=F("sold") + take.held)
-    for take in takes:
-        n = take.held
-        if take.allocation_id:
-            Allocation.objects.filter(pk=take.allocation_id).update(
-                held=F("held") - n, sold=F("sold") + n
+    change last and in pool order, so that a hot pool stays locked as briefly as possible.
+    In SQL, as this runs for every paid order."""
+    if not lines:
+        return
+    marks = ", ".join(["%s"] * len(lines))
+    take, pool, allocation = _table(Take), _table(Pool), _table(Allocation)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, pool_id, allocation_id, held FROM {take}"
+            f" WHERE line_id IN ({marks}) AND held > 0 ORDER BY pool_id, line_id",
+            [line.pk for line in lines],
+        )
+        takes = cursor.fetchall()
+        for take_id, _pool, _allocation, n in takes:
+            cursor.execute(
+                f"UPDATE {take} SET held = 0, sold = sold + %s WHERE id = %s", [n, take_id]
             )
-        Pool.objects.filter(pk=take.pool_id).update(held=F("held") - n, sold=F("sold") + n)
+        for _take, pool_id, allocation_id, n in takes:
+            if allocation_id:
+                cursor.execute(
+                    f"UPDATE {allocation} SET held = held - %s, sold = sold + %s WHERE id = %s",
+                    [n, n, allocation_id],
+                )
+            cursor.execute(
+                f"UPDATE {pool} SET held = held - %s, sold = sold + %s WHERE id = %s",
+                [n, n, pool_id],
+            )
 
 
 def capacity_release(*, lines: Sequence[Any]) -> None:

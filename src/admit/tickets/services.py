@@ -17,6 +17,7 @@ from admit.core import prc_id
 from admit.core.codes import random_code
 from admit.core.errors import Conflict, NotFound, ValidationFailed
 from admit.core.services import audit_record
+from admit.core.sql import insert
 
 from . import codec
 from .keys import signer
@@ -77,7 +78,7 @@ def tickets_issue(
         )
         for i, price in enumerate(prices)
     ]
-    Ticket.objects.bulk_create(tickets)
+    insert(tickets)
     if not all(t.pk for t in tickets):  # databases that do not return ids from bulk inserts
         tickets = list(Ticket.objects.filter(line=line).order_by("id"))
     tickets_sign(tickets=tickets)

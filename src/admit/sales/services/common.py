@@ -9,7 +9,9 @@ from django.db.models import Sum
 
 from admit.core.context import current_context
 from admit.core.services import actor_label
+from admit.core.sql import insert
 
+from .. import sql
 from ..models import Order, OrderEvent, Payment, Refund
 
 ZERO = Decimal("0.00")
@@ -29,7 +31,7 @@ def event_row(order: Order, kind: str, actor: Any, **data: Any) -> OrderEvent:
 
 def event(order: Order, kind: str, actor: Any, **data: Any) -> OrderEvent:
     row = event_row(order, kind, actor, **data)
-    row.save()
+    insert([row])
     return row
 
 
@@ -42,7 +44,7 @@ def order_lock(pk: int, *related: str, known: Order | None = None) -> Order:
     ``related`` come from ``known`` (the caller's copy of the order: an order's site and channel
     never change) or are read afterwards.
     """
-    order = Order.objects.select_for_update().get(pk=pk)
+    order = sql.order_for_update(pk)
     for name in related:
         field = Order._meta.get_field(name)
         attname = field.attname  # type: ignore[union-attr]

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Prefetch, Q
+from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 
 from admit.catalog.models import Channel, Price, Product, Site
@@ -21,6 +21,7 @@ from admit.catalog.selectors import product_price, site_day
 from admit.core.codes import random_code
 from admit.core.errors import ValidationFailed
 from admit.core.prc_id import InvalidResidentId, parse_resident_id
+from admit.core.sql import insert
 from admit.core.versions import CATALOG, remember
 from admit.inventory.models import CapacityTemplate, Pool
 from admit.inventory.services import (
@@ -38,7 +39,7 @@ from admit.inventory.services import (
 from admit.tickets.models import Ticket
 from admit.tickets.services import tickets_issue
 
-from .. import errors
+from .. import errors, sql
 from ..models import Coupon, CouponUse, IdentityQuota, Order, OrderEvent, OrderLine, Visitor
 from ..pricing import CouponTerms, LineIn, ManualDiscount, PricingError, Quote, quote
 from ..selectors import with_details
@@ -391,7 +392,7 @@ def _place(
         if ln.product.limit_per_id_per_day:
             for v in ln.visitors:
                 _identity_take(ln.product, ln.request.date, v.id_number, 1)
-    order = Order.objects.create(
+    order = Order(
         code=random_code(ORDER_CODE_LENGTH),
         site=prepared.site,
         channel=prepared.channel,
@@ -405,10 +406,11 @@ def _place(
         created_by=actor if getattr(actor, "pk", None) and hasattr(actor, "username") else None,
         expires_at=now + dt.timedelta(minutes=settings.ADMIT_HOLD_MINUTES),
     )
+    insert([order])
     lines = {}
     visitors = []
     for ln, lq in zip(prepared.lines, q.lines, strict=True):
-        line = OrderLine.objects.create(
+        line = OrderLine(
             order=order,
             product=ln.product,
             date=ln.request.date,
@@ -423,7 +425,7 @@ def _place(
             ],
             ticket_prices=[str(p) for p in lq.ticket_prices],
         )
-        line.product = ln.product
+        insert([line])
         lines[ln.index] = line
         visitors += [
             Visitor(line=line, name=v.name, id_type=v.id_type, id_number=v.id_number, phone=v.phone)
@@ -530,10 +532,7 @@ def order_confirm(
 
     The order comes back with its lines and tickets attached. The pools are touched last, so
     that a sold-out slot's row stays locked only for the end of the transaction."""
-    updated = Order.objects.filter(pk=order.pk, status=Order.Status.PENDING).update(
-        status=Order.Status.PAID, paid_at=now
-    )
-    if not updated:
+    if not sql.order_mark_paid(order.pk, now):
         raise errors.OrderNotPending(details={"order": order.code})
     order.status, order.paid_at = Order.Status.PAID, now
     lines = _lines_to_issue(order)
@@ -560,7 +559,7 @@ def order_confirm(
                 named.append(v)
         issued += tickets
     Visitor.objects.bulk_update(named, ["ticket"])
-    OrderEvent.objects.bulk_create(
+    insert(
         [
             *events,
             event_row(
@@ -578,21 +577,25 @@ def order_confirm(
 
 
 def _lines_to_issue(order: Order) -> list[OrderLine]:
-    """The order's lines with their slots, in one query; products come from the catalog cache,
-    and ``has_visitors`` says whether named visitors need reading at all."""
-    lines: list[OrderLine] = list(
-        OrderLine.objects.filter(order=order)
-        .select_related("slot")
-        .annotate(has_visitors=Exists(Visitor.objects.filter(line=OuterRef("pk"))))
-        .order_by("id")
-    )
+    """The order's lines with their slots' times, in one query; products come from the catalog
+    cache, and ``has_visitors`` says whether named visitors need reading at all."""
+    lines = sql.lines_to_issue(order.pk)
     products = _products({ln.product_id for ln in lines})
     missing = {ln.product_id for ln in lines} - set(products)
     if missing:  # no longer on sale: read as they are
         products.update(Product.objects.select_related("site").in_bulk(missing))
     for ln in lines:
+        ln.order = order
         ln.product = products[ln.product_id]
+        ln.slot = _slot_of(ln) if ln.slot_id else None
     return lines
+
+
+def _slot_of(line: OrderLine) -> Pool:
+    """A slot read with its line (``sql.lines_to_issue``): its id and times; any other field
+    is read from the database if asked for."""
+    times = [getattr(line, "slot_start", None), getattr(line, "slot_end", None)]
+    return Pool.from_db(connection.alias, ["id", "start", "end"], [line.slot_id, *times])
 
 
 def order_cancel(*, order: Order, actor: Any, now: dt.datetime | None = None) -> Order:

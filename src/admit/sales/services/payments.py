@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from admit.core.money import to_money
 from admit.core.services import actor_label
+from admit.core.sql import insert
 
-from .. import errors
+from .. import errors, sql
 from ..models import Order, Payment, PaymentIntent, PaymentMethod, Refund
 from ..providers import Notification
 from ..providers import provider as get_provider
@@ -51,7 +52,7 @@ def order_pay(
         order = order_lock(order.pk, "channel", known=order)
         if order.status != Order.Status.PENDING:
             raise errors.OrderNotPending(details={"order": order.code, "status": order.status})
-        payments = list(Payment.objects.filter(order=order))
+        payments = sql.payments_of(order.pk)
         still_due = max(order.total - sum((p.amount for p in payments), ZERO), ZERO)
         value = _amount(still_due if amount is None else amount)
         if value > still_due:
@@ -64,7 +65,7 @@ def order_pay(
                     details={"amount": str(value), "tendered": str(cash_in)}
                 )
             change = cash_in - value
-        payment = Payment.objects.create(
+        payment = Payment(
             order=order,
             method=method,
             amount=value,
@@ -73,13 +74,14 @@ def order_pay(
             reference=reference[:100],
             actor_label=actor_label(actor)[:150],
         )
+        insert([payment])
         paid = event_row(order, "payment", actor, method=method, amount=value, change=change)
         payments.append(payment)
         with_details(order, payments=payments, refunds=[])
         if value == still_due:
             order_confirm(order=order, actor=actor, now=now, paid=order.total, events=[paid])
         else:
-            paid.save()
+            insert([paid])
         payment.order = order
     return payment
 
