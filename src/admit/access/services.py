@@ -25,6 +25,7 @@ from admit.catalog.services import lane_save
 from admit.core.errors import Conflict as ConflictError
 from admit.core.errors import NotFound, ValidationFailed
 from admit.core.services import audit_record
+from admit.core.sql import insert
 from admit.tickets import codec
 from admit.tickets.keys import public_keys
 from admit.tickets.models import TicketMedium
@@ -235,7 +236,7 @@ def _judge_and_write(
     elif decision.allowed and decision.usage is not None and chosen is not None:
         _store_usage(chosen, usages.get(chosen["pk"]), lane.zone_key, decision, products)
 
-    stored = ScanRow.objects.create(
+    stored = ScanRow(
         lane_id=lane.id,
         site_id=lane.site_id,
         zone_key=lane.zone_key,
@@ -256,6 +257,7 @@ def _judge_and_write(
         scanned_at=scan.at,
         offline=offline,
     )
+    insert([stored])  # a repeated scan id fails here and rolls the whole attempt back
     if conflict_reason is not None:
         Conflict.objects.create(scan=stored, ticket_id=ticket_id, reason=str(conflict_reason))
     return ScanOutcome(
@@ -305,7 +307,7 @@ def _store_usage(
     if current is None:
         try:
             with transaction.atomic():
-                UsageRow.objects.create(ticket_id=row["pk"], zone_key=zone_key, **values)
+                insert([UsageRow(ticket_id=row["pk"], zone_key=zone_key, **values)])
         except IntegrityError as exc:
             raise _Retry() from exc  # another lane made the row first
     elif not sql.usage_set(current["pk"], current["version"], values):
