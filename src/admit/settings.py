@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "admit.accounts",
     "admit.catalog",
     "admit.inventory",
+    "admit.customers",
     "admit.tickets",
     "admit.sales",
     "admit.access",

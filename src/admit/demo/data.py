@@ -28,6 +28,8 @@ from admit.catalog.models import (
     Zone,
 )
 from admit.core.services import model_save
+from admit.customers.models import Account, AccountMember
+from admit.customers.services import account_member_save, account_save
 from admit.inventory.models import CapacityTemplate, TemplateAllocation, TemplateSlot
 from admit.inventory.services import template_save
 
@@ -40,6 +42,7 @@ STAFF = [
     ("marketing", "陈营销", ["marketing"]),
     ("gate", "刘检票", ["gate_operator"]),
     ("auditor", "周审计", ["auditor"]),
+    ("agent", "孙导游 (阳光旅行社)", ["agent"]),
 ]
 
 DISCOUNT_LIMITS = {"cashier": "10", "supervisor": "50"}
@@ -94,6 +97,17 @@ def demo_load(*, log: Callable[[str], None] = lambda _m: None) -> bool:
             user.discount_limit_percent = Decimal(limit)
             model_save(instance=user, actor=actor, validate=False)
     admin = User.objects.get(username="admin")
+    log("a travel agency")
+    agency = account_save(
+        instance=Account(
+            code="sunshine", name="阳光旅行社 Sunshine Travel", contact_phone="0871-6500000"
+        ),
+        actor=admin,
+    )
+    account_member_save(
+        instance=AccountMember(account=agency, user=User.objects.get(username="agent")),
+        actor=admin,
+    )
 
     def save(obj: Any, **m2m: Any) -> Any:
         return cs.SAVE_SERVICES[type(obj)](instance=obj, actor=admin, m2m=m2m or None)

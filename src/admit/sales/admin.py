@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from admit.core.admin import AuditedModelAdmin, ReadOnlyAdmin
+from admit.customers.selectors import account_id_of
 from admit.tickets.models import Ticket
 
 from .models import Coupon, Order, OrderEvent, Payment, Refund
@@ -23,12 +24,14 @@ class OrderAdmin(ReadOnlyAdmin):
         "channel",
         "total",
         "contact_phone",
+        "account",
         "created_by",
     )
     list_filter = (
         "status",
         "channel",
         "site",
+        "account",
         ("lines__date", admin.DateFieldListFilter),
         ("placed_at", admin.DateFieldListFilter),
     )
@@ -40,8 +43,14 @@ class OrderAdmin(ReadOnlyAdmin):
         "=tickets__serial",
     )
     date_hierarchy = "placed_at"
-    list_select_related = ("site", "channel", "created_by")
+    list_select_related = ("site", "channel", "created_by", "account")
     change_form_template = "admin/sales/order/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
+        # An agency's or company's users see their own account's orders only.
+        qs = super().get_queryset(request)
+        account_id = account_id_of(request.user)
+        return qs if account_id is None else qs.filter(account_id=account_id)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
@@ -57,7 +66,12 @@ class OrderAdmin(ReadOnlyAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> Any:
-        order = Order.objects.filter(pk=object_id).select_related("site", "channel").first()
+        order = (
+            self.get_queryset(request)
+            .filter(pk=object_id)
+            .select_related("site", "channel", "account")
+            .first()
+        )
         extra = dict(extra_context or {})
         if order is not None:
             timeline = [

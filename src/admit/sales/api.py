@@ -18,7 +18,7 @@ from admit.tickets import qr
 from . import errors, services
 from .models import Order, PaymentMethod
 from .pricing import ManualDiscount
-from .selectors import order_by_code, order_row
+from .selectors import order_by_code, order_check_visible, order_row
 from .services.common import balance
 from .views import tickets_pdf_response
 
@@ -171,8 +171,8 @@ def _fresh(code: str) -> dict[str, Any]:
 
 
 def _order(request: HttpRequest, code: str, *perms: str, details: bool = False) -> Order:
-    require(request, *perms)
-    order = order_by_code(code) if details else order_row(code)
+    user = require(request, *perms)
+    order = order_check_visible(order_by_code(code) if details else order_row(code), user)
     if (
         order.status == Order.Status.PENDING
         and order.expires_at is not None

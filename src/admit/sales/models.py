@@ -65,6 +65,15 @@ class Order(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    account = models.ForeignKey(
+        "customers.Account",
+        verbose_name=_("B2B account"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        help_text=_("The agency or company the order was booked for; only its users see it."),
+    )
     placed_at = models.DateTimeField(_("placed"), auto_now_add=True, db_index=True)
     expires_at = models.DateTimeField(_("hold expires"), null=True, blank=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)

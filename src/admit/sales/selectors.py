@@ -11,6 +11,7 @@ from django.db.models import Prefetch, QuerySet
 from admit.catalog.models import Channel, Site
 from admit.core.codes import normalize_code
 from admit.core.versions import CATALOG, remember
+from admit.customers.selectors import account_id_of
 from admit.tickets.models import Ticket
 
 from . import sql
@@ -64,6 +65,15 @@ def with_details(order: Order, **loaded: Sequence[Any]) -> Order:
         qs._prefetch_done = True  # type: ignore[union-attr]
         cache[name] = qs
     order._prefetched_objects_cache = cache  # type: ignore[attr-defined]
+    return order
+
+
+def order_check_visible(order: Order, user: Any) -> Order:
+    """Refuse an order of another B2B account as if it did not exist (its code leaks nothing):
+    an account's users see only its orders; the venue's own staff see all."""
+    account_id = account_id_of(user)
+    if account_id is not None and order.account_id != account_id:
+        raise OrderNotFound(details={"code": order.code})
     return order
 
 

@@ -24,7 +24,7 @@ from admit.tickets.pdf import PAGES, tickets_pdf
 from .errors import UnknownPayment
 from .models import Order, SandboxPayment
 from .providers import PROVIDERS, SandboxProvider
-from .selectors import order_by_code
+from .selectors import order_by_code, order_check_visible
 
 
 def qr_svg(text: str, *, scale: int = 5) -> str:
@@ -85,8 +85,8 @@ def tickets_pdf_response(order: Order, page: str) -> HttpResponse:
 def order_tickets_pdf(request: HttpRequest, code: str) -> HttpResponse:
     """The back office's "Print tickets": the same PDF as the API, for a staff session."""
     try:
-        require(request, "sales.view_order")
-        order = order_by_code(code)
+        user = require(request, "sales.view_order")
+        order = order_check_visible(order_by_code(code), user)
     except PermissionDenied as exc:
         raise DjangoPermissionDenied(str(exc.message)) from exc
     except NotFound as exc:

@@ -23,6 +23,7 @@ from admit.core.errors import ValidationFailed
 from admit.core.prc_id import InvalidResidentId, parse_resident_id
 from admit.core.sql import insert
 from admit.core.versions import CATALOG, remember
+from admit.customers.selectors import account_id_of
 from admit.inventory.models import CapacityTemplate, Pool
 from admit.inventory.services import (
     InvalidSlot,
@@ -404,6 +405,7 @@ def _place(
         contact_name=contact_name,
         contact_phone=contact_phone,
         created_by=actor if getattr(actor, "pk", None) and hasattr(actor, "username") else None,
+        account_id=account_id_of(actor),
         expires_at=now + dt.timedelta(minutes=settings.ADMIT_HOLD_MINUTES),
     )
     insert([order])
