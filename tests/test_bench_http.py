@@ -18,7 +18,7 @@ def test_sixteen_http_buyers_on_sqlite_get_no_error_and_never_oversell():
     if os.environ.get("ADMIT_DATABASE_URL"):
         pytest.skip("runs once, with the SQLite pass (it makes its own database)")
     result = run_sales(
-        database="sqlite", buyers=16, places=60, workers=3, threads=1, say=lambda _m: None
+        database="sqlite", buyers=16, places=60, workers=2, threads=2, say=lambda _m: None
     )
     assert result.errors == 0, result.lines()
     assert result.server_errors == 0 and result.locked_errors == 0

@@ -51,8 +51,11 @@ class Command(BaseCommand):
             self._gates(databases, opts, cores)
             return
         for database in [d for d in databases if d]:
-            workers = opts["workers"] or cores * 2 + 1
-            threads = opts["threads"] or 1
+            # One gthread worker per core, two threads each: keep-alive connections (sync
+            # workers close every connection), the database wait overlaps, and few enough
+            # threads that they do not fight over the interpreter lock (docs/benchmarks.md).
+            workers = opts["workers"] or cores
+            threads = opts["threads"] or 2
             try:
                 result = run_sales(
                     database=database,
