@@ -400,3 +400,28 @@ def test_the_hot_path_costs_a_fixed_number_of_queries(api, django_assert_num_que
         order = place(api, [ln])
     with django_assert_num_queries(13 + 2):
         pay_cash(api, order["code"])
+
+
+def test_a_cached_token_follows_revocation_roles_and_deactivation(api):
+    """Bearer tokens are cached per process; every change that matters reaches the next request."""
+    from django.contrib.auth.models import Group
+
+    from admit.accounts.models import ApiToken, User
+    from admit.accounts.services import token_revoke
+
+    ln = line(api, "adult", 1)
+    place(api, [ln])  # the token is cached now
+    cashier = User.objects.get(username="cashier")
+    role = Group.objects.get(name="cashier")
+    cashier.groups.remove(role)
+    assert place(api, [ln], status=403)["error"]["code"] == "permission_denied"
+    cashier.groups.add(role)
+    place(api, [ln])
+    cashier.is_active = False
+    cashier.save()
+    assert place(api, [ln], status=401)["error"]["code"] == "not_authenticated"
+    cashier.is_active = True
+    cashier.save()
+    place(api, [ln])
+    token_revoke(token=ApiToken.objects.get(user=cashier, name="test"), actor=None)
+    assert place(api, [ln], status=401)["error"]["code"] == "not_authenticated"

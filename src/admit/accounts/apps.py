@@ -31,6 +31,16 @@ class AccountsConfig(AppConfig):
             User.user_permissions.through,
             Group.permissions.through,
         )
-        # Cached bearer tokens (``token_authenticate``) are dropped when a token, a device or
-        # a staff user changes: revocation and deactivation work from the next request on.
-        bump_on_change(TOKENS, ApiToken, Device, User)
+        # Cached bearer tokens (``token_authenticate``) are dropped when a token, a device, a
+        # staff user or their rights change: revocation, deactivation and a changed role work
+        # from the next request on (the cached user must not keep its permission caches).
+        bump_on_change(
+            TOKENS,
+            ApiToken,
+            Device,
+            User,
+            Group,
+            User.groups.through,
+            User.user_permissions.through,
+            Group.permissions.through,
+        )
