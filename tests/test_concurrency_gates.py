@@ -86,3 +86,17 @@ def test_a_refund_racing_a_scan_wins_or_loses_whole(api):
         assert not isinstance(results[0], Exception), results[0]
         assert scanned.decision.reason == "revoked" and row.status == "refunded"
         assert row.entries_used == 0
+
+
+def test_the_first_key_is_made_once_however_many_sell_at_that_moment(clock):
+    from admit.core import versions
+    from admit.tickets.keys import signer
+    from admit.tickets.models import SigningKey
+
+    def first_sale(i: int):
+        versions.clear()
+        return signer()[0]
+
+    results = run_concurrently(first_sale, 8)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert SigningKey.objects.count() == 1 and set(results) == {1}

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -55,32 +55,36 @@ def _open(sealed: bytes) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 
+def _make_key(*, actor: Any, only_if_none: bool) -> SigningKey | None:
+    """Make the next key, one maker at a time: bumping the keys' version counter first takes
+    its row lock (SQLite runs one writer at a time anyway), so concurrent makers queue instead
+    of colliding on the key id. With ``only_if_none`` a maker that finds a current key made
+    meanwhile makes none."""
+    with transaction.atomic():
+        version_bump(KEYS)
+        current = SigningKey.objects.filter(is_current=True, retired_at__isnull=True)
+        if only_if_none and current.exists():
+            return None
+        private = Ed25519PrivateKey.generate()
+        public = private.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        last = SigningKey.objects.aggregate(m=Max("key_id"))["m"] or 0
+        SigningKey.objects.filter(is_current=True).update(is_current=False)
+        key = SigningKey.objects.create(
+            key_id=last + 1, public_key=public, private_key=_seal(private), is_current=True
+        )
+        audit_record(
+            actor=actor, action="create", obj=key, verb="key_rotated", after={"key_id": key.key_id}
+        )
+        return key
+
+
 def key_rotate(*, actor: Any) -> SigningKey:
     """Make a new signing key and let it sign from now on."""
-    private = Ed25519PrivateKey.generate()
-    public = private.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
-    for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                last = SigningKey.objects.aggregate(m=Max("key_id"))["m"] or 0
-                SigningKey.objects.filter(is_current=True).update(is_current=False)
-                key = SigningKey.objects.create(
-                    key_id=last + 1, public_key=public, private_key=_seal(private), is_current=True
-                )
-                audit_record(
-                    actor=actor,
-                    action="create",
-                    obj=key,
-                    verb="key_rotated",
-                    after={"key_id": key.key_id},
-                )
-                version_bump(KEYS)
-                return key
-        except IntegrityError:
-            continue  # another process rotated at the same moment
-    raise RuntimeError("could not make a new signing key")
+    key = _make_key(actor=actor, only_if_none=False)
+    assert key is not None
+    return key
 
 
 def key_retire(*, key_id: int, actor: Any) -> SigningKey:
@@ -109,7 +113,8 @@ def signer() -> tuple[int, Ed25519PrivateKey]:
     """The current key (made on first use)."""
     found = remember(KEYS, "signer", _load_signer)
     if found is None:
-        key_rotate(actor=None)
+        # The first ticket ever: make the first key (once, however many sell at this moment).
+        _make_key(actor=None, only_if_none=True)
         found = _load_signer()
         assert found is not None
     return found
