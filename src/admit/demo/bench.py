@@ -24,6 +24,14 @@ from pathlib import Path
 from typing import Any
 
 
+def percentile_ms(values: list[float], q: float) -> float:
+    """The ``q`` quantile of latencies in seconds, in milliseconds."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
 @dataclass
 class Result:
     database: str
@@ -49,10 +57,7 @@ class Result:
         return max(self.sold_in_pool - self.places, 0)
 
     def pct(self, values: list[float], q: float) -> float:
-        if not values:
-            return 0.0
-        ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+        return percentile_ms(values, q)
 
     @property
     def mean_request_ms(self) -> float:

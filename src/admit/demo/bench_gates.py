@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .bench import admit_cmd, bench_env, free_port, fresh_postgres, start_server
+from .bench import (
+    admit_cmd,
+    bench_env,
+    free_port,
+    fresh_postgres,
+    percentile_ms,
+    start_server,
+)
 
 
 @dataclass
@@ -39,10 +46,7 @@ class GateResult:
     latencies: list[float] = field(default_factory=list)
 
     def pct(self, q: float) -> float:
-        values = sorted(self.latencies)
-        if not values:
-            return 0.0
-        return values[min(len(values) - 1, int(q * len(values)))] * 1000
+        return percentile_ms(self.latencies, q)
 
     def lines(self) -> list[str]:
         scans = len(self.latencies)

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from admit.demo.bench import run_codes, run_sales
-from admit.demo.bench_gates import run_gates, run_offline
+from admit.demo.bench import Result, run_codes, run_sales
+from admit.demo.bench_gates import GateResult, run_gates, run_offline
 
 
 class Command(BaseCommand):
@@ -47,45 +47,33 @@ class Command(BaseCommand):
         self.stdout.write(
             f"machine: {platform.platform()}, {cores} cores, Python {platform.python_version()}"
         )
-        if opts["what"] == "gates":
-            self._gates(databases, opts, cores)
-            return
-        for database in [d for d in databases if d]:
-            # One gthread worker per core, two threads each: keep-alive connections (sync
-            # workers close every connection), the database wait overlaps, and few enough
-            # threads that they do not fight over the interpreter lock (docs/benchmarks.md).
-            workers = opts["workers"] or cores
-            threads = opts["threads"] or 2
-            try:
-                result = run_sales(
-                    database=database,
-                    buyers=opts["buyers"],
-                    places=opts["places"],
-                    workers=workers,
-                    threads=threads,
-                    say=self.stdout.write,
-                )
-            except Exception as exc:
-                raise CommandError(f"{database}: {exc}") from exc
-            self.stdout.write("")
-            for line in result.lines():
-                self.stdout.write("  " + line)
-            self.stdout.write("")
-
-    def _gates(self, databases: list[str], opts: dict[str, Any], cores: int) -> None:
+        # One gthread worker per core, two threads each: keep-alive connections (sync workers
+        # close every connection), the database wait overlaps, and few enough threads that they
+        # do not fight over the interpreter lock (docs/benchmarks.md).
+        workers = opts["workers"] or cores
+        threads = opts["threads"] or 2
         kept = None
         for database in [d for d in databases if d]:
-            workers = opts["workers"] or cores * 2 + 1
-            threads = opts["threads"] or 1
+            result: GateResult | Result
             try:
-                result, kept = run_gates(
-                    database=database,
-                    scanners=opts["scanners"],
-                    tickets=opts["tickets"],
-                    workers=workers,
-                    threads=threads,
-                    say=self.stdout.write,
-                )
+                if opts["what"] == "gates":
+                    result, kept = run_gates(
+                        database=database,
+                        scanners=opts["scanners"],
+                        tickets=opts["tickets"],
+                        workers=workers,
+                        threads=threads,
+                        say=self.stdout.write,
+                    )
+                else:
+                    result = run_sales(
+                        database=database,
+                        buyers=opts["buyers"],
+                        places=opts["places"],
+                        workers=workers,
+                        threads=threads,
+                        say=self.stdout.write,
+                    )
             except Exception as exc:
                 raise CommandError(f"{database}: {exc}") from exc
             self.stdout.write("")
