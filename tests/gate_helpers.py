@@ -9,7 +9,7 @@ from django.test import Client
 
 from admit.accounts.models import Device
 from admit.accounts.services import token_create
-from tests.sales_helpers import MON, line, pay_cash, place
+from tests.sales_helpers import IDS, MON, line, pay_cash, place
 
 # 09:40 on the Monday the tickets are for, in the site's zone: within the 09:30 slot.
 AT_GATE = "2027-01-11 09:40 +0800"
@@ -44,5 +44,22 @@ def device_client(lane: str, language: str = "en") -> Client:
 def scan(client: Client, lane: str, status: int = 200, **body: Any) -> dict[str, Any]:
     response = client.post(f"/api/v1/gates/{lane}/scans", body, content_type="application/json")
     assert response.status_code == status, response.content
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def sell_annual_pass(api: Client, id_number: str = IDS[0]) -> dict[str, Any]:
+    """An annual pass (real-name, cards allowed) for 李雷."""
+    visitor = {"name": "李雷", "id_type": "resident_id", "id_number": id_number, "phone": ""}
+    return sell(api, "annual", start=None, visitors=[visitor])[0]
+
+
+def bind_card(api: Client, serial: str, uid: str) -> dict[str, Any]:
+    response = api.post(
+        f"/api/v1/tickets/{serial}/media",
+        {"type": "card", "value": uid},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
     data: dict[str, Any] = response.json()
     return data

@@ -17,8 +17,7 @@ from admit.catalog.services import lane_save
 from admit.core.models import AuditEntry
 from admit.tickets.models import TicketMedium
 from tests.conftest import DEMO_DAY, bearer_client, load_demo
-from tests.gate_helpers import AT_GATE, device_client, scan, sell
-from tests.sales_helpers import IDS
+from tests.gate_helpers import AT_GATE, bind_card, device_client, scan, sell, sell_annual_pass
 
 pytestmark = pytest.mark.django_db
 
@@ -290,18 +289,8 @@ def test_resolving_needs_the_right(conflict, supervisor):
 
 
 def test_bound_media_are_shown_masked(demo, clock, api):
-    annual = sell(
-        api,
-        "annual",
-        start=None,
-        visitors=[{"name": "李雷", "id_type": "resident_id", "id_number": IDS[0], "phone": ""}],
-    )[0]
-    bind = api.post(
-        f"/api/v1/tickets/{annual['serial']}/media",
-        {"type": "card", "value": "04:a2:b3:c4:d5:e6"},
-        content_type="application/json",
-    )
-    assert bind.status_code == 201, bind.content
+    annual = sell_annual_pass(api)
+    bind_card(api, annual["serial"], "04:a2:b3:c4:d5:e6")
     medium = TicketMedium.objects.get()
     client = office()
     html = client.get("/admin/tickets/ticketmedium/").content.decode()

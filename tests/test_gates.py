@@ -12,7 +12,7 @@ from admit.catalog.models import Lane
 from admit.core.models import AuditEntry
 from admit.tickets import codec
 from admit.tickets.models import Revocation, Ticket
-from tests.gate_helpers import AT_GATE, device_client, scan, sell
+from tests.gate_helpers import AT_GATE, bind_card, device_client, scan, sell, sell_annual_pass
 from tests.sales_helpers import IDS, MON, SAT
 
 pytestmark = pytest.mark.django_db
@@ -277,24 +277,14 @@ def test_id_card_entry_for_real_name_tickets(demo, clock, api):
 
 
 def test_card_binding_lookup_and_loss(demo, clock, api):
-    annual = sell(
-        api,
-        "annual",
-        start=None,
-        visitors=[{"name": "李雷", "id_type": "resident_id", "id_number": IDS[0], "phone": ""}],
-    )[0]
-    bind = api.post(
-        f"/api/v1/tickets/{annual['serial']}/media",
-        {"type": "card", "value": "04:a2:b3:c4"},
-        content_type="application/json",
-    )
-    assert bind.status_code == 201, bind.content
+    annual = sell_annual_pass(api)
+    bind = bind_card(api, annual["serial"], "04:a2:b3:c4")
     lane = device_client("east-1")
     with time_machine.travel(AT_GATE, tick=True):
         assert scan(lane, "east-1", medium={"type": "card", "value": "04A2B3C4"})["result"] == (
             "allow"
         )
-    lost = api.delete(f"/api/v1/tickets/{annual['serial']}/media/{bind.json()['id']}")
+    lost = api.delete(f"/api/v1/tickets/{annual['serial']}/media/{bind['id']}")
     assert lost.status_code == 200 and lost.json()["bound"] is False
     with time_machine.travel("2027-01-11 09:50 +0800", tick=True):
         assert scan(lane, "east-1", medium={"type": "card", "value": "04A2B3C4"})["reason"] == (
@@ -320,12 +310,7 @@ def test_media_the_product_does_not_allow_are_refused(sold, api):
 
 
 def test_annual_pass_entries_per_day_and_reentry(demo, clock, api):
-    annual = sell(
-        api,
-        "annual",
-        start=None,
-        visitors=[{"name": "李雷", "id_type": "resident_id", "id_number": IDS[0], "phone": ""}],
-    )[0]
+    annual = sell_annual_pass(api)
     east, exit_ = device_client("east-4"), device_client("exit-1")
     with time_machine.travel(AT_GATE, tick=True):
         assert scan(east, "east-4", code=annual["code"])["result"] == "allow"
