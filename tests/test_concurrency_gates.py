@@ -100,3 +100,32 @@ def test_the_first_key_is_made_once_however_many_sell_at_that_moment(clock):
     results = run_concurrently(first_sale, 8)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert SigningKey.objects.count() == 1 and set(results) == {1}
+
+
+def test_one_card_bound_to_two_passes_at_once_serves_only_one(api, monkeypatch):
+    import time
+
+    from admit.tickets.models import TicketMedium
+    from admit.tickets.services import medium_bind
+    from tests.gate_helpers import sell_annual_pass
+    from tests.sales_helpers import IDS
+
+    passes = [sell_annual_pass(api, IDS[0]), sell_annual_pass(api, IDS[1])]
+    supervisor = User.objects.get(username="supervisor")
+
+    def bind(i: int):
+        ticket = Ticket.objects.get(pk=passes[i]["id"])
+        return medium_bind(ticket=ticket, kind="card", value="04A2B3C4", actor=supervisor)
+
+    # Widen the gap between "is the card free?" and the insert, as a slow database would.
+    create = TicketMedium.objects.create
+
+    def slow_create(**kwargs):
+        time.sleep(0.3)
+        return create(**kwargs)
+
+    monkeypatch.setattr(TicketMedium.objects, "create", slow_create)
+    results = run_concurrently(bind, 2)
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert len(refused) == 1 and refused[0].code == "medium_in_use", results
+    assert TicketMedium.objects.filter(active_value="04A2B3C4").count() == 1

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 import time_machine
 
@@ -13,7 +11,7 @@ from admit.core.models import AuditEntry
 from admit.tickets import codec
 from admit.tickets.models import Revocation, Ticket
 from tests.gate_helpers import AT_GATE, bind_card, device_client, scan, sell, sell_annual_pass
-from tests.sales_helpers import IDS, MON, SAT
+from tests.sales_helpers import IDS, SAT
 
 pytestmark = pytest.mark.django_db
 
@@ -284,8 +282,11 @@ def test_card_binding_lookup_and_loss(demo, clock, api):
         assert scan(lane, "east-1", medium={"type": "card", "value": "04A2B3C4"})["result"] == (
             "allow"
         )
+    listed = api.get(f"/api/v1/tickets/{annual['serial']}/media").json()
+    assert [(m["type"], m["value"], m["bound"]) for m in listed] == [("card", "04A*B3C4", True)]
     lost = api.delete(f"/api/v1/tickets/{annual['serial']}/media/{bind['id']}")
     assert lost.status_code == 200 and lost.json()["bound"] is False
+    assert api.get(f"/api/v1/tickets/{annual['serial']}/media").json()[0]["bound"] is False
     with time_machine.travel("2027-01-11 09:50 +0800", tick=True):
         assert scan(lane, "east-1", medium={"type": "card", "value": "04A2B3C4"})["reason"] == (
             "unknown_medium"
@@ -391,7 +392,6 @@ def test_a_day_ticket_on_another_day_slot(demo, clock, api):
     lane = device_client("east-1")
     with time_machine.travel(AT_GATE, tick=True):
         assert scan(lane, "east-1", code=weekend["code"])["reason"] == "not_yet_valid"
-    assert MON < SAT and dt.date(2027, 1, 16) == SAT
 
 
 def test_a_scan_costs_a_fixed_number_of_queries(demo, clock, api, django_assert_max_num_queries):

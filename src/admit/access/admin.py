@@ -20,7 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
-from django.utils.translation import get_language, gettext, ngettext, pgettext_lazy
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from admit.catalog.models import Lane, Site
@@ -28,28 +28,21 @@ from admit.core.admin import ReadOnlyAdmin
 from admit.core.errors import DomainError
 from admit.tickets.models import Ticket, TicketMedium
 
-from . import selectors, services
-from .decision import TEXTS, Reason
+from . import decision, selectors, services
+from .decision import Reason
 from .models import Conflict, LaneStatus, Scan
 
 STALE_AFTER = dt.timedelta(minutes=2)
 REFRESH_SECONDS = 10
 RECENT_SCANS = 5
-# A lane's modes as the monitor names them ("closed" alone reads as a closed site in Chinese).
-MODE_LABELS: dict[str, Any] = {
-    Lane.Mode.NORMAL.value: pgettext_lazy("lane mode", "normal"),
-    Lane.Mode.EMERGENCY_OPEN.value: pgettext_lazy("lane mode", "emergency open"),
-    Lane.Mode.CLOSED.value: pgettext_lazy("lane mode", "closed"),
-}
 
 
 def reason_text(code: str) -> str:
     """A scan reason as the gate shows it, in the language of the page."""
     try:
-        zh, en = TEXTS[Reason(code)]
-    except (ValueError, KeyError):
+        return decision.reason_text(Reason(code), get_language() or "zh")
+    except ValueError:
         return code
-    return zh if (get_language() or "zh").startswith("zh") else en
 
 
 def ago(moment: dt.datetime | None, now: dt.datetime) -> str:
@@ -65,6 +58,11 @@ def ago(moment: dt.datetime | None, now: dt.datetime) -> str:
     return gettext("%(time)s ago") % {"time": timesince(moment, now)}
 
 
+def site_time(scan: Scan) -> str:
+    """When a scan was made, in its site's time zone."""
+    return f"{scan.scanned_at.astimezone(zoneinfo.ZoneInfo(scan.site.time_zone)):%Y-%m-%d %H:%M:%S}"
+
+
 # --- Lane monitor ---------------------------------------------------------------------------
 
 
@@ -78,7 +76,7 @@ class LaneRow:
 
     @property
     def mode_label(self) -> str:
-        return str(MODE_LABELS.get(self.lane.mode, self.lane.mode))
+        return str(self.lane.get_mode_display())
 
 
 @dataclass
@@ -197,7 +195,7 @@ class LaneStatusAdmin(ReadOnlyAdmin):
             "sites": sites,
             "site": site,
             "board": board,
-            "modes": MODE_LABELS,
+            "modes": dict(Lane.Mode.choices),
             "can_set_mode": request.user.has_perm("access.set_lane_mode"),
             "can_add_lane": request.user.has_perm("catalog.add_lane"),
             "open_conflicts": (
@@ -228,7 +226,7 @@ class LaneStatusAdmin(ReadOnlyAdmin):
             self.message_user(
                 request,
                 gettext("Lane %(lane)s is now: %(mode)s.")
-                % {"lane": lane.code, "mode": MODE_LABELS.get(lane.mode, lane.mode)},
+                % {"lane": lane.code, "mode": lane.get_mode_display()},
                 level=level,
             )
         url = reverse("admin:access_lanestatus_changelist")
@@ -258,9 +256,7 @@ class LaneStatusAdmin(ReadOnlyAdmin):
             "sites": sites,
             "site": site,
             "rows": rows,
-            "inside": sum(z.inside for z in zones if z.top_level),
-            "entered": sum(z.entered for z in zones if z.top_level),
-            "exited": sum(z.exited for z in zones if z.top_level),
+            **selectors.occupancy_totals(zones),
             "estimated": any(z.estimated for z in zones),
             "scanned": any(z.entered or z.exited for z in zones),
             "refresh": REFRESH_SECONDS,
@@ -344,8 +340,7 @@ class ScanAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("scanned"), ordering="scanned_at")
     def scanned_local(self, obj: Scan) -> str:
-        local = obj.scanned_at.astimezone(zoneinfo.ZoneInfo(obj.site.time_zone))
-        return f"{local:%Y-%m-%d %H:%M:%S}"
+        return site_time(obj)
 
     @admin.display(description=_("ticket number"), ordering="ticket__serial")
     def ticket_serial(self, obj: Scan) -> str:
@@ -429,8 +424,7 @@ class ConflictAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("scanned"), ordering="scan__scanned_at")
     def scanned_local(self, obj: Conflict) -> str:
-        local = obj.scan.scanned_at.astimezone(zoneinfo.ZoneInfo(obj.scan.site.time_zone))
-        return f"{local:%Y-%m-%d %H:%M:%S}"
+        return site_time(obj.scan)
 
     @admin.display(description=_("server's reason"), ordering="reason")
     def reason_display(self, obj: Conflict) -> str:

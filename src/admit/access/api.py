@@ -229,7 +229,7 @@ def occupancy(request: HttpRequest, site: Id) -> Any:
     zones = selectors.occupancy(site=found)
     return {
         "site": found.pk,
-        "inside": sum(z.inside for z in zones if z.top_level),
+        "inside": selectors.occupancy_totals(zones)["inside"],
         "estimated": any(z.estimated for z in zones),
         "zones": [
             {

@@ -178,8 +178,7 @@ class Decision:
         return self.result == ALLOW
 
     def message(self, language: str = "zh") -> str:
-        zh, en = TEXTS[self.reason]
-        text = zh if language.startswith("zh") else en
+        text = reason_text(self.reason, language)
         if self.allowed and self.persons > 1:
             text += f" · {self.persons}人" if language.startswith("zh") else f" · {self.persons}"
         if self.remaining is not None and self.reason in (
@@ -195,8 +194,13 @@ class Decision:
         return text
 
     def voice(self, language: str = "zh") -> str:
-        zh, en = TEXTS[self.reason]
-        return zh if language.startswith("zh") else en
+        return reason_text(self.reason, language)
+
+
+def reason_text(reason: Reason, language: str = "zh") -> str:
+    """What a lane shows and says for ``reason``, in Chinese or English."""
+    zh, en = TEXTS[reason]
+    return zh if language.startswith("zh") else en
 
 
 def deny(reason: Reason, **kw: int | None) -> Decision:

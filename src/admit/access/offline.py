@@ -25,7 +25,7 @@ from typing import Any
 
 from admit.tickets import codec
 
-from .decision import ALLOW, Decision, Reason, Scan, Usage, decide
+from .decision import Decision, Reason, Scan, Usage, decide
 from .rules import LaneConfig, ProductRule, SiteDay, TicketFacts, right_for
 
 
@@ -215,7 +215,3 @@ class OfflineLane:
     def forget(self, scan_ids: set[str]) -> None:
         """Drop scans the server acknowledged (recorded, duplicate or conflict)."""
         self.queue = [p for p in self.queue if p.scan_id not in scan_ids]
-
-    @property
-    def allowed_count(self) -> int:
-        return sum(1 for p in self.queue if p.result == ALLOW)

@@ -8,7 +8,7 @@ as JSON (``to_json``/``from_json``), so an online and an offline lane judge a sc
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .decision import LaneRules, Right
@@ -156,7 +156,6 @@ class LaneConfig:
     late_minutes: int = 0
     anti_passback: bool = False
     name: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def rules(self, day: SiteDay) -> LaneRules:
         return LaneRules(

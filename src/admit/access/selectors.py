@@ -215,6 +215,17 @@ def occupancy(*, site: Site, at: dt.datetime | None = None) -> list[ZoneOccupanc
     return out
 
 
+def occupancy_totals(zones: list[ZoneOccupancy]) -> dict[str, int]:
+    """A site's figures: its top-level zones (and gates into the site itself) added up, so a
+    visitor in a zone inside another is counted once."""
+    top = [z for z in zones if z.top_level]
+    return {
+        "inside": sum(z.inside for z in top),
+        "entered": sum(z.entered for z in top),
+        "exited": sum(z.exited for z in top),
+    }
+
+
 def recent_scans(lane_ids: Iterable[int], per_lane: int = 5) -> dict[int, list[Scan]]:
     out: dict[int, list[Scan]] = {}
     for lane_id in lane_ids:

@@ -39,7 +39,7 @@ from .models import Usage as UsageRow
 from .rules import LaneConfig, right_for
 
 MAX_ATTEMPTS = 8
-MEDIA = ("card", "id_card", "face")
+MEDIA = TicketMedium.Kind.values
 
 
 class ScanBusy(ConflictError):
@@ -69,7 +69,6 @@ class ScanRequest:
 class ScanOutcome:
     decision: Decision
     ticket_id: int | None
-    scan_pk: int
     scanned_at: dt.datetime
     replayed: bool = False
     conflict: bool = False
@@ -117,7 +116,6 @@ def _replay(stored: ScanRow) -> ScanOutcome:
     return ScanOutcome(
         decision=decision,
         ticket_id=stored.ticket_id,
-        scan_pk=stored.pk,
         scanned_at=stored.scanned_at,
         replayed=True,
     )
@@ -263,7 +261,6 @@ def _judge_and_write(
     return ScanOutcome(
         decision=decision,
         ticket_id=ticket_id,
-        scan_pk=stored.pk,
         scanned_at=scan.at,
         conflict=conflict_reason is not None,
     )

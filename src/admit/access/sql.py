@@ -12,12 +12,13 @@ from typing import Any
 
 from django.db import connection
 
+from admit.core.sql import execute, table
 from admit.tickets.models import Ticket
 
 from .models import Usage
 
-_T = Ticket._meta.db_table
-_U = Usage._meta.db_table
+_T = table(Ticket)
+_U = table(Usage)
 TICKET_COLUMNS = (
     "pk",
     "site_id",
@@ -94,31 +95,22 @@ def tickets_with_usage(
 def ticket_spend(ticket_id: int, consumed: int, limit: int | None) -> bool:
     """Count ``consumed`` person-entries on a live ticket (used up at ``limit``)."""
     live = (Ticket.Status.VALID.value, Ticket.Status.USED.value)
-    with connection.cursor() as cursor:
-        if limit is None:
-            cursor.execute(_SPEND_UNLIMITED, [consumed, ticket_id, *live])
-        else:
-            cursor.execute(
-                _SPEND,
-                [consumed, limit, Ticket.Status.USED.value, consumed, ticket_id, *live],
-            )
-        return bool(cursor.rowcount)
+    if limit is None:
+        return execute(_SPEND_UNLIMITED, [consumed, ticket_id, *live])
+    return execute(_SPEND, [consumed, limit, Ticket.Status.USED.value, consumed, ticket_id, *live])
 
 
 def usage_set(pk: int, version: int, values: dict[str, Any]) -> bool:
     """Store a new usage if nobody changed it since ``version`` was read."""
-    day = connection.ops.adapt_datefield_value(values["day"])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _SET_USAGE,
-            [
-                values["used"],
-                values["inside"],
-                day,
-                values["day_entries"],
-                values["out_today"],
-                pk,
-                version,
-            ],
-        )
-        return bool(cursor.rowcount)
+    return execute(
+        _SET_USAGE,
+        [
+            values["used"],
+            values["inside"],
+            connection.ops.adapt_datefield_value(values["day"]),
+            values["day_entries"],
+            values["out_today"],
+            pk,
+            version,
+        ],
+    )

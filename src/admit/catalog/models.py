@@ -244,8 +244,9 @@ class Lane(models.Model):
         ACCESSIBLE = "accessible", _("accessible lane")
 
     class Mode(models.TextChoices):
-        NORMAL = "normal", _("normal")
-        EMERGENCY_OPEN = "emergency_open", _("emergency open")
+        # In their own context: "closed" alone reads as a closed site (闭园) in Chinese.
+        NORMAL = "normal", pgettext_lazy("lane mode", "normal")
+        EMERGENCY_OPEN = "emergency_open", pgettext_lazy("lane mode", "emergency open")
         CLOSED = "closed", pgettext_lazy("lane mode", "closed")
 
     gate = models.ForeignKey(

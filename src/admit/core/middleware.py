@@ -62,33 +62,31 @@ def is_api(request: HttpRequest) -> bool:
     return request.path_info.startswith(API_PREFIX)
 
 
-class WebSessionMiddleware(SessionMiddleware):
+class _WebOnly:
+    """Passes ``/api/`` requests straight on; runs the Django middleware it is mixed into for
+    every other request."""
+
+    get_response: Callable[[HttpRequest], HttpResponseBase]
+
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if is_api(request):
-            return self.get_response(request)  # type: ignore[return-value]
-        return super().__call__(request)  # type: ignore[return-value]
+            return self.get_response(request)
+        return super().__call__(request)  # type: ignore[misc, no-any-return]
 
 
-class WebAuthenticationMiddleware(AuthenticationMiddleware):
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if is_api(request):
-            return self.get_response(request)  # type: ignore[return-value]
-        return super().__call__(request)  # type: ignore[return-value]
+class WebSessionMiddleware(_WebOnly, SessionMiddleware):  # type: ignore[misc]
+    pass
 
 
-class WebMessageMiddleware(MessageMiddleware):
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if is_api(request):
-            return self.get_response(request)  # type: ignore[return-value]
-        return super().__call__(request)  # type: ignore[return-value]
+class WebAuthenticationMiddleware(_WebOnly, AuthenticationMiddleware):  # type: ignore[misc]
+    pass
 
 
-class WebCsrfViewMiddleware(CsrfViewMiddleware):
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if is_api(request):
-            return self.get_response(request)  # type: ignore[return-value]
-        return super().__call__(request)  # type: ignore[return-value]
+class WebMessageMiddleware(_WebOnly, MessageMiddleware):  # type: ignore[misc]
+    pass
 
+
+class WebCsrfViewMiddleware(_WebOnly, CsrfViewMiddleware):  # type: ignore[misc]
     def process_view(
         self, request: HttpRequest, callback: Any, callback_args: Any, callback_kwargs: Any
     ) -> HttpResponseForbidden | None:

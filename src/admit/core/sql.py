@@ -55,3 +55,15 @@ def insert(objs: Sequence[models.Model]) -> None:
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def table(model: type[models.Model]) -> str:
+    """A model's table name, quoted for the connection's database."""
+    return connection.ops.quote_name(model._meta.db_table)  # type: ignore[no-any-return]
+
+
+def execute(sql: str, params: Sequence[Any]) -> bool:
+    """Run one write; True when it changed (on MariaDB/MySQL: matched) a row."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return bool(cursor.rowcount)

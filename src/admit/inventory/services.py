@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from admit.catalog.models import CalendarDay, Channel, Product, Site, Zone
 from admit.core.errors import Conflict, ValidationFailed
 from admit.core.services import model_save
-from admit.core.sql import insert
+from admit.core.sql import execute, insert, table
 
 from .models import Allocation, CapacityTemplate, Pool, Take
 
@@ -194,9 +194,9 @@ def pools_for_sale(*, zones: Sequence[Zone], day: dt.date, channel: Channel) -> 
     q = connection.ops.quote_name
     marks = ", ".join(["%s"] * len(zones))
     sql = (
-        f"SELECT p.*, EXISTS (SELECT 1 FROM {q(Allocation._meta.db_table)} a"
+        f"SELECT p.*, EXISTS (SELECT 1 FROM {table(Allocation)} a"
         f" WHERE a.pool_id = p.id AND a.channel_id = %s AND NOT a.released) AS channel_allocation"
-        f" FROM {q(Pool._meta.db_table)} p WHERE p.zone_id IN ({marks}) AND p.{q('date')} = %s"
+        f" FROM {table(Pool)} p WHERE p.zone_id IN ({marks}) AND p.{q('date')} = %s"
     )
     params = [channel.pk, *(z.pk for z in zones), connection.ops.adapt_datefield_value(day)]
     return list(Pool.objects.raw(sql, params))
@@ -319,22 +319,11 @@ def takes_save(*, takes: Sequence[tuple[Any, Take]], lines: dict[Any, Any]) -> N
 
 def _take_shared(pool: Pool, persons: int) -> bool:
     """The conditional UPDATE that never oversells (in SQL: it is the hottest statement)."""
-    return _execute(
-        f"UPDATE {_table(Pool)} SET held = held + %s"
+    return execute(
+        f"UPDATE {table(Pool)} SET held = held + %s"
         " WHERE id = %s AND NOT closed AND held + sold + reserved + %s <= capacity",
         [persons, pool.pk, persons],
     )
-
-
-def _execute(sql: str, params: Sequence[Any]) -> bool:
-    """Run one write; True when it changed a row."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return bool(cursor.rowcount)
-
-
-def _table(model: type[Any]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)  # type: ignore[no-any-return]
 
 
 def _ordered_takes(lines: Sequence[Any]) -> list[Take]:
@@ -354,7 +343,7 @@ def capacity_confirm(*, lines: Sequence[Any]) -> None:
     if not lines:
         return
     marks = ", ".join(["%s"] * len(lines))
-    take, pool, allocation = _table(Take), _table(Pool), _table(Allocation)
+    take, pool, allocation = table(Take), table(Pool), table(Allocation)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id, pool_id, allocation_id, held FROM {take}"

@@ -11,22 +11,18 @@ the ORM does. Everything else stays in the ORM.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import connection
 
+from admit.core.sql import execute, table
 from admit.inventory.models import Pool
 
 from .models import Order, OrderLine, Payment, Visitor
 
 
-def _table(model: type[Any]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)  # type: ignore[no-any-return]
-
-
 def order_by_code(code: str) -> Order | None:
     """The order row alone (no joined rows)."""
-    rows = list(Order.objects.raw(f"SELECT * FROM {_table(Order)} WHERE code = %s", [code]))
+    rows = list(Order.objects.raw(f"SELECT * FROM {table(Order)} WHERE code = %s", [code]))
     return rows[0] if rows else None
 
 
@@ -34,7 +30,7 @@ def order_for_update(pk: int) -> Order:
     """Lock the order row until the end of the transaction and read it (SQLite, which has no
     row locks, runs one writer at a time)."""
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    rows = list(Order.objects.raw(f"SELECT * FROM {_table(Order)} WHERE id = %s{lock}", [pk]))
+    rows = list(Order.objects.raw(f"SELECT * FROM {table(Order)} WHERE id = %s{lock}", [pk]))
     if not rows:
         raise Order.DoesNotExist(pk)
     return rows[0]
@@ -42,24 +38,22 @@ def order_for_update(pk: int) -> Order:
 
 def order_mark_paid(pk: int, now: dt.datetime) -> bool:
     """Pending → paid, once: False when the order was no longer pending."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_table(Order)} SET status = %s, paid_at = %s WHERE id = %s AND status = %s",
-            [
-                Order.Status.PAID.value,
-                connection.ops.adapt_datetimefield_value(now),
-                pk,
-                Order.Status.PENDING.value,
-            ],
-        )
-        return bool(cursor.rowcount)
+    return execute(
+        f"UPDATE {table(Order)} SET status = %s, paid_at = %s WHERE id = %s AND status = %s",
+        [
+            Order.Status.PAID.value,
+            connection.ops.adapt_datetimefield_value(now),
+            pk,
+            Order.Status.PENDING.value,
+        ],
+    )
 
 
 def payments_of(order_id: int) -> list[Payment]:
     q = connection.ops.quote_name
     return list(
         Payment.objects.raw(
-            f"SELECT * FROM {_table(Payment)} WHERE order_id = %s ORDER BY {q('at')}, id",
+            f"SELECT * FROM {table(Payment)} WHERE order_id = %s ORDER BY {q('at')}, id",
             [order_id],
         )
     )
@@ -71,9 +65,9 @@ def lines_to_issue(order_id: int) -> list[OrderLine]:
     q = connection.ops.quote_name
     return list(
         OrderLine.objects.raw(
-            f"SELECT ln.*, EXISTS (SELECT 1 FROM {_table(Visitor)} v WHERE v.line_id = ln.id)"
+            f"SELECT ln.*, EXISTS (SELECT 1 FROM {table(Visitor)} v WHERE v.line_id = ln.id)"
             f" AS has_visitors, s.{q('start')} AS slot_start, s.{q('end')} AS slot_end"
-            f" FROM {_table(OrderLine)} ln LEFT JOIN {_table(Pool)} s ON s.id = ln.slot_id"
+            f" FROM {table(OrderLine)} ln LEFT JOIN {table(Pool)} s ON s.id = ln.slot_id"
             " WHERE ln.order_id = %s ORDER BY ln.id",
             [order_id],
         )

@@ -17,7 +17,8 @@ from admit.core import prc_id
 from admit.core.codes import random_code
 from admit.core.errors import Conflict, NotFound, ValidationFailed
 from admit.core.services import audit_record
-from admit.core.sql import insert
+from admit.core.sql import insert, table
+from admit.core.versions import version_bump
 
 from . import codec
 from .keys import signer
@@ -108,10 +109,9 @@ def tickets_sign(*, tickets: Sequence[Ticket]) -> None:
         t.code = codec.encode(ticket_claims(t, key_id), private)
     # One plain statement per ticket (pipelined by the driver): the ORM's bulk_update builds a
     # CASE over every id, which costs more to compile than the update itself on the sales path.
-    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"UPDATE {quote(Ticket._meta.db_table)} SET code = %s WHERE id = %s",
+            f"UPDATE {table(Ticket)} SET code = %s WHERE id = %s",
             [(t.code, t.pk) for t in tickets],
         )
 
@@ -133,6 +133,9 @@ def tickets_end(*, tickets: Sequence[Ticket], status: str) -> int:
             ).values_list("pk", "site_id", "valid_until")
         )
     return changed
+
+
+CARD_BINDS = "card-binds"
 
 
 class MediumInvalid(ValidationFailed):
@@ -187,7 +190,9 @@ def medium_bind(*, ticket: Ticket, kind: str, value: str, actor: Any) -> TicketM
 
     A card serves one valid ticket at a time (a lost card is unbound, then a new one bound)."""
     normalized = medium_normalize(kind, value)
-    locked = Ticket.objects.select_for_update().select_related("product").get(pk=ticket.pk)
+    # The ticket row alone: with select_related the product row would be locked too, and every
+    # window binding a card to that product would wait on it.
+    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
     if locked.status not in Ticket.LIVE:
         raise MediumNotAllowed(
             _("Only a valid ticket can be bound to a medium."), details={"status": locked.status}
@@ -197,6 +202,10 @@ def medium_bind(*, ticket: Ticket, kind: str, value: str, actor: Any) -> TicketM
     existing = TicketMedium.objects.filter(ticket=locked, kind=kind, active_value=normalized)
     if existing.exists():
         return existing.get()
+    if kind == TicketMedium.Kind.CARD:
+        # Card binds queue on one row lock, so two windows binding the same card to two tickets
+        # at once cannot both find it free (binding is rare; scans never take this lock).
+        version_bump(CARD_BINDS)
     if (
         kind == TicketMedium.Kind.CARD
         and TicketMedium.objects.filter(
