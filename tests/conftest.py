@@ -14,7 +14,7 @@ from django.test import Client
 from admit.accounts.models import User
 from admit.accounts.services import token_create, user_create
 from admit.core import versions
-from admit.demo.data import demo_load
+from admit.demo.data import cashier_on_shift, demo_load
 
 DEMO_DAY = "2026-11-22 09:00 +0800"
 CHROMIUM_CANDIDATES = [
@@ -65,7 +65,7 @@ def clock() -> Iterator[Any]:
 
 @pytest.fixture
 def cashier_api(demo: None) -> Client:
-    return bearer_client(User.objects.get(username="cashier"))
+    return bearer_client(cashier_on_shift())
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from admit.accounts.models import User
 from admit.catalog.models import Product
 from admit.core.errors import DomainError
 from admit.core.services import model_save
+from admit.demo.data import cashier_on_shift
 from admit.inventory.models import Allocation, Pool
 from admit.inventory.services import pools_ensure
 from admit.sales import services
@@ -31,7 +31,7 @@ def world(clock):
     load_demo()
     site = Product.objects.get(code="adult").site
     pools_ensure(site=site, day=MON)
-    return {"cashier": User.objects.get(username="cashier"), "site": site}
+    return {"cashier": cashier_on_shift(), "site": site}
 
 
 def slot(start: str = "09:30") -> Pool:

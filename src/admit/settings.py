@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "admit.tickets",
     "admit.sales",
     "admit.access",
+    "admit.boxoffice",
     "admit.demo",
 ]
 

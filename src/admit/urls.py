@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext as _
 from django.views.i18n import set_language
 
@@ -26,6 +26,8 @@ urlpatterns = [
         name="order_tickets_pdf",
     ),
     path("admin/", admin.site.urls),
+    path("boxoffice/", include("admit.boxoffice.urls")),
+    path("kiosk/", include("admit.boxoffice.kiosk_urls")),
     path("sandbox-pay/<str:ref>", sales_views.sandbox_pay, name="sandbox_pay"),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),

@@ -45,8 +45,11 @@ def roles_sync() -> None:
     all_perms = list(Permission.objects.select_related("content_type"))
     for role in ROLES.values():
         wanted = []
+        excluded = {r[1:] for r in role.permissions if r.startswith("!")}
         for perm in all_perms:
             full = f"{perm.content_type.app_label}.{perm.codename}"
+            if full in excluded:
+                continue
             for rule in role.permissions:
                 if (
                     rule == full

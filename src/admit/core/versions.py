@@ -20,6 +20,7 @@ T = TypeVar("T")
 
 CATALOG = "catalog"
 RIGHTS = "rights"
+SHIFTS = "shifts"  # which cashier has a shift open (boxoffice)
 TOKENS = "tokens"  # API tokens, the staff and devices behind them (accounts)
 
 _local = threading.local()

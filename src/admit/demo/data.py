@@ -38,6 +38,7 @@ DEMO_PASSWORD = "demo1234"
 STAFF = [
     ("supervisor", "王主管", ["supervisor"]),
     ("cashier", "李售票", ["cashier"]),
+    ("cashier2", "黄售票", ["cashier"]),
     ("finance", "赵财务", ["finance"]),
     ("marketing", "陈营销", ["marketing"]),
     ("gate", "刘检票", ["gate_operator"]),
@@ -45,7 +46,8 @@ STAFF = [
     ("agent", "孙导游 (阳光旅行社)", ["agent"]),
 ]
 
-DISCOUNT_LIMITS = {"cashier": "10", "supervisor": "50"}
+DISCOUNT_LIMITS = {"cashier": "10", "cashier2": "10", "supervisor": "50"}
+SUPERVISOR_PIN = "2468"  # approves discounts beyond a cashier's limit at the window
 
 # Public holidays and peak days shown in the demo calendar (illustrative dates).
 HOLIDAYS = {
@@ -420,4 +422,57 @@ def demo_load(*, log: Callable[[str], None] = lambda _m: None) -> bool:
             ),
             actor=admin,
         )
+
+    log("box office: terminals, window discounts, a supervisor's PIN")
+    _box_office(site, admin)
     return True
+
+
+def _box_office(site: Site, admin: Any) -> None:
+    from admit.boxoffice.models import DiscountPreset, Terminal
+    from admit.boxoffice.services import pin_set
+
+    for code, name in (("window-1", "1号窗口"), ("window-2", "2号窗口")):
+        model_save(instance=Terminal(code=code, name=name, site=site), actor=admin)
+    kiosk = device_save(
+        instance=Device(code="kiosk-1", name="自助售取票机 1", kind=Device.Kind.KIOSK), actor=admin
+    )
+    model_save(
+        instance=Terminal(
+            code="kiosk-1",
+            name="自助售取票机 1",
+            site=site,
+            kind=Terminal.Kind.KIOSK,
+            device=kiosk,
+        ),
+        actor=admin,
+    )
+    for sort, (name, en, percent) in enumerate(
+        (
+            ("本地居民", "Local resident", "10"),
+            ("员工亲属", "Staff family", "20"),
+            ("军人优抚", "Military", "50"),
+        )
+    ):
+        model_save(
+            instance=DiscountPreset(name=name, name_en=en, percent=Decimal(percent), sort=sort),
+            actor=admin,
+        )
+    pin_set(user=User.objects.get(username="supervisor"), pin=SUPERVISOR_PIN, actor=admin)
+
+
+def cashier_on_shift(username: str = "cashier", terminal: str = "window-1") -> User:
+    """A demo cashier with a shift open at a demo window (a cashier sells only then)."""
+    from admit.boxoffice.models import Terminal
+    from admit.boxoffice.selectors import open_shift_id
+    from admit.boxoffice.services import shift_open
+
+    cashier = User.objects.get(username=username)
+    if open_shift_id(cashier.pk) is None:
+        shift_open(
+            terminal=Terminal.objects.get(code=terminal),
+            cashier=cashier,
+            opening_float="500.00",
+            actor=cashier,
+        )
+    return cashier

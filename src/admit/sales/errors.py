@@ -102,6 +102,11 @@ class MethodNotAllowed(PermissionDenied):
     default_message = _("This payment method is not available here.")
 
 
+class AccountNotAllowed(PermissionDenied):
+    code = "account_not_allowed"
+    default_message = _("This order cannot be booked for that account.")
+
+
 class TicketNotFound(NotFound):
     code = "ticket_not_found"
     default_message = _("No such ticket in this order.")

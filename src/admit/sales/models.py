@@ -74,6 +74,14 @@ class Order(models.Model):
         related_name="orders",
         help_text=_("The agency or company the order was booked for; only its users see it."),
     )
+    shift = models.ForeignKey(
+        "boxoffice.Shift",
+        verbose_name=_("shift"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
     placed_at = models.DateTimeField(_("placed"), auto_now_add=True, db_index=True)
     expires_at = models.DateTimeField(_("hold expires"), null=True, blank=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
@@ -207,6 +215,7 @@ class PaymentMethod(models.TextChoices):
     CASH = "cash", _("cash")
     CARD = "card", _("bank card")
     ONLINE = "online", _("online (QR) payment")
+    ACCOUNT = "account", _("charged to a B2B account")
 
 
 class Payment(AppendOnlyModel):
@@ -223,6 +232,14 @@ class Payment(AppendOnlyModel):
     change = money_field(_("change"), null=True, blank=True)
     reference = models.CharField(_("reference"), max_length=100, blank=True)
     actor_label = models.CharField(max_length=150, blank=True)
+    shift = models.ForeignKey(
+        "boxoffice.Shift",
+        verbose_name=_("shift"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+    )
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -249,6 +266,14 @@ class Refund(AppendOnlyModel):
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     tickets = models.JSONField(default=list, blank=True)
     actor_label = models.CharField(max_length=150, blank=True)
+    shift = models.ForeignKey(
+        "boxoffice.Shift",
+        verbose_name=_("shift"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refunds",
+    )
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -276,6 +301,14 @@ class PaymentIntent(models.Model):
     amount = money_field()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     pay_url = models.CharField(max_length=300, blank=True)
+    shift = models.ForeignKey(
+        "boxoffice.Shift",
+        verbose_name=_("shift"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -23,6 +23,7 @@ from admit.core.errors import ValidationFailed
 from admit.core.prc_id import InvalidResidentId, parse_resident_id
 from admit.core.sql import insert
 from admit.core.versions import CATALOG, remember
+from admit.customers.models import Account
 from admit.customers.selectors import account_id_of
 from admit.inventory.models import CapacityTemplate, Pool
 from admit.inventory.services import (
@@ -40,7 +41,7 @@ from admit.inventory.services import (
 from admit.tickets.models import Ticket
 from admit.tickets.services import tickets_issue
 
-from .. import errors, sql
+from .. import errors, sql, window
 from ..models import Coupon, CouponUse, IdentityQuota, Order, OrderEvent, OrderLine, Visitor
 from ..pricing import CouponTerms, LineIn, ManualDiscount, PricingError, Quote, quote
 from ..selectors import with_details
@@ -183,9 +184,12 @@ def prepare(
     actor: Any,
     coupon: str | None = None,
     manual_discount: ManualDiscount | None = None,
+    discount_approver: Any = None,
     now: dt.datetime,
 ) -> _Prepared:
-    """Everything an order needs, checked, before anything is written."""
+    """Everything an order needs, checked, before anything is written. A manual discount may
+    go up to the actor's limit, or to ``discount_approver``'s (a supervisor whose approval the
+    caller has checked)."""
     channel_obj = remember(
         CATALOG,
         ("channel", channel),
@@ -288,10 +292,13 @@ def prepare(
     assert site is not None
     coupon_obj = _coupon(coupon, now)
     limit = getattr(actor, "discount_limit_percent", None)
-    if getattr(actor, "is_superuser", False):
+    if getattr(actor, "is_superuser", False) or getattr(discount_approver, "is_superuser", False):
         limit = None
-    elif limit is None:
-        limit = Decimal(0)
+    else:
+        limit = max(
+            Decimal(limit or 0),
+            Decimal(getattr(discount_approver, "discount_limit_percent", None) or 0),
+        )
     try:
         priced = quote(
             [
@@ -343,12 +350,16 @@ def order_place(
     contact_phone: str = "",
     coupon: str | None = None,
     manual_discount: ManualDiscount | None = None,
+    discount_approver: Any = None,
+    account: Account | None = None,
     now: dt.datetime | None = None,
 ) -> Order:
     """Place an order: check it, price it, hold its places until ``expires_at``.
 
     An order that costs nothing is confirmed at once. When places are short, holds that have
-    run out are ended first and the order is tried once more.
+    run out are ended first and the order is tried once more. ``account`` books it for a B2B
+    account at the window (an account's own users always book for their account); an order
+    placed by a cashier belongs to their open shift.
     """
     now = now or timezone.now()
     prepared = prepare(
@@ -357,6 +368,7 @@ def order_place(
         actor=actor,
         coupon=coupon,
         manual_discount=manual_discount,
+        discount_approver=discount_approver,
         now=now,
     )
     kwargs = {
@@ -364,6 +376,8 @@ def order_place(
         "actor": actor,
         "contact_name": contact_name[:100],
         "contact_phone": contact_phone[:32],
+        "account_id": _account_for(actor, account),
+        "shift_id": window.shift_of(actor),
         "now": now,
     }
     try:
@@ -374,9 +388,29 @@ def order_place(
         return _place(**kwargs)
 
 
+def _account_for(actor: Any, account: Account | None) -> int | None:
+    own = account_id_of(actor)
+    if own is not None:
+        if account is not None and account.pk != own:
+            raise errors.AccountNotAllowed(details={"account": account.code})
+        return own
+    if account is None:
+        return None
+    if not account.is_active:
+        raise errors.AccountNotAllowed(details={"account": account.code})
+    return account.pk
+
+
 @transaction.atomic
 def _place(
-    *, prepared: _Prepared, actor: Any, contact_name: str, contact_phone: str, now: dt.datetime
+    *,
+    prepared: _Prepared,
+    actor: Any,
+    contact_name: str,
+    contact_phone: str,
+    account_id: int | None,
+    shift_id: int | None,
+    now: dt.datetime,
 ) -> Order:
     q = prepared.quote
     # On MariaDB/MySQL, places are taken before any row that points at their pools is inserted
@@ -405,7 +439,8 @@ def _place(
         contact_name=contact_name,
         contact_phone=contact_phone,
         created_by=actor if getattr(actor, "pk", None) and hasattr(actor, "username") else None,
-        account_id=account_id_of(actor),
+        account_id=account_id,
+        shift_id=shift_id,
         expires_at=now + dt.timedelta(minutes=settings.ADMIT_HOLD_MINUTES),
     )
     insert([order])

@@ -13,8 +13,9 @@ from django.utils import timezone
 from admit.core.money import to_money
 from admit.core.services import actor_label
 from admit.core.sql import insert
+from admit.customers.selectors import account_id_of
 
-from .. import errors, sql
+from .. import errors, sql, window
 from ..models import Order, Payment, PaymentIntent, PaymentMethod, Refund
 from ..providers import Notification
 from ..providers import provider as get_provider
@@ -43,15 +44,24 @@ def order_pay(
     reference: str = "",
     now: dt.datetime | None = None,
 ) -> Payment:
-    """Record cash or card money taken at the window (all that is due when ``amount`` is None);
-    confirm the order once fully paid."""
-    if method not in (PaymentMethod.CASH, PaymentMethod.CARD):
+    """Record cash or card money taken at the window, or a charge to the order's B2B account
+    (all that is due when ``amount`` is None); confirm the order once fully paid. The money
+    belongs to the cashier's open shift."""
+    if method not in (PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.ACCOUNT):
         raise errors.MethodNotAllowed(details={"method": method})
     now = now or timezone.now()
+    shift_id = window.shift_of(actor)
     with transaction.atomic():
         order = order_lock(order.pk, "channel", known=order)
         if order.status != Order.Status.PENDING:
             raise errors.OrderNotPending(details={"order": order.code, "status": order.status})
+        if method == PaymentMethod.ACCOUNT and (
+            order.account_id is None or account_id_of(actor) is not None
+        ):  # charged by the venue's staff; an agency's own users pay from credit (customers)
+            raise errors.MethodNotAllowed(details={"method": method, "reason": "no_account"})
+        if shift_id is not None and order.shift_id is None:  # a booking picked up at the window
+            Order.objects.filter(pk=order.pk).update(shift_id=shift_id)
+            order.shift_id = shift_id
         payments = sql.payments_of(order.pk)
         still_due = max(order.total - sum((p.amount for p in payments), ZERO), ZERO)
         value = _amount(still_due if amount is None else amount)
@@ -73,6 +83,7 @@ def order_pay(
             change=change,
             reference=reference[:100],
             actor_label=actor_label(actor)[:150],
+            shift_id=shift_id,
         )
         insert([payment])
         paid = event_row(order, "payment", actor, method=method, amount=value, change=change)
@@ -89,7 +100,9 @@ def order_pay(
 def order_pay_online(
     *, order: Order, actor: Any, notify_url: str, provider: str = "sandbox"
 ) -> PaymentIntent:
-    """Start an online payment of what is still due: the provider's QR code or pay page."""
+    """Start an online payment of what is still due: the provider's QR code or pay page.
+    Started by a cashier, the payment will belong to their open shift."""
+    shift_id = window.shift_of(actor)
     with transaction.atomic():
         order = order_lock(order.pk)
         if order.status != Order.Status.PENDING:
@@ -106,6 +119,7 @@ def order_pay_online(
             provider_ref=session.ref,
             amount=still_due,
             pay_url=session.pay_url,
+            shift_id=shift_id,
         )
         event(
             order,
@@ -156,6 +170,7 @@ def _apply(*, provider: str, note: Notification, now: dt.datetime | None) -> Pay
                 provider_txn=note.txn_id,
                 reference=note.ref,
                 actor_label=provider,
+                shift_id=intent.shift_id,
             )
             PaymentIntent.objects.filter(pk=intent.pk).update(status=PaymentIntent.Status.SUCCEEDED)
             event(

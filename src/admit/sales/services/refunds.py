@@ -31,7 +31,7 @@ from admit.inventory.services import (
 from admit.tickets.models import Ticket
 from admit.tickets.services import tickets_end, tickets_issue
 
-from .. import errors
+from .. import errors, window
 from ..models import Order, OrderLine, Payment, PaymentMethod, Refund
 from ..providers import provider as get_provider
 from .common import ZERO, event, order_lock
@@ -84,6 +84,7 @@ def _pay_back(
 ) -> list[Refund]:
     """Pay ``amount`` back against the order's payments, latest first; online payments are
     refunded through their provider. The fee kept is written on the first refund row."""
+    shift_id = window.shift_of(actor)
     payments = list(Payment.objects.filter(order=order).order_by("-id"))
     refunded = {
         row["payment"]: row["s"]
@@ -117,6 +118,7 @@ def _pay_back(
                 reason=reason[:200],
                 tickets=list(tickets),
                 actor_label=actor_label(actor)[:150],
+                shift_id=shift_id,
             )
         )
         left -= max(part, ZERO)

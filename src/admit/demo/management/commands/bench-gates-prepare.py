@@ -10,11 +10,11 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from admit.access.selectors import lane_config, local_now, offline_bundle
-from admit.accounts.models import Device, User
+from admit.accounts.models import Device
 from admit.accounts.services import token_create
 from admit.catalog.models import Lane, Product
 from admit.catalog.services import lane_save
-from admit.demo.data import demo_load
+from admit.demo.data import cashier_on_shift, demo_load
 from admit.sales.models import PaymentMethod
 from admit.sales.services import LineRequest, order_pay, order_place
 from admit.tickets.models import Ticket
@@ -32,7 +32,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         demo_load()
-        cashier = User.objects.get(username="cashier")
+        cashier = cashier_on_shift()
         lane = Lane.objects.get(code=LANE)
         lane.enforce_hours = False  # the benchmark runs at any hour
         lane_save(instance=lane, actor=None)

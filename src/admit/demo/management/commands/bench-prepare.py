@@ -8,10 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from admit.accounts.models import User
 from admit.accounts.services import token_create
 from admit.catalog.models import Product
-from admit.demo.data import demo_load
+from admit.demo.data import cashier_on_shift, demo_load
 from admit.inventory.models import Allocation, Pool
 from admit.inventory.services import pools_ensure
 
@@ -37,7 +36,7 @@ class Command(BaseCommand):
         pool = Pool.objects.get(zone__code="main", date=day, start=dt.time(9, 30))
         Allocation.objects.filter(pool=pool).delete()
         Pool.objects.filter(pk=pool.pk).update(capacity=opts["places"], reserved=0)
-        cashier = User.objects.get(username="cashier")
+        cashier = cashier_on_shift()
         _token, secret = token_create(actor=None, user=cashier, name="bench", days=1)
         self.stdout.write(
             json.dumps(
