@@ -1,0 +1,437 @@
+"""Selling at the window: one checkout with every kind of payment, discounts within the
+cashier's limit or with a supervisor's PIN, refunds, voids and reprints within the cashier's
+rights, and a cashier who sees and may sell only their products."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db.models import Sum
+
+from admit.accounts.models import User
+from admit.boxoffice.models import CashierRights, Shift, ShiftAction, Terminal, TicketPrint
+from admit.boxoffice.selectors import open_shift
+from admit.boxoffice.services import (
+    Tender,
+    approval_check,
+    sellable_products,
+    window_pay,
+    window_refund,
+    window_sell,
+    window_void,
+)
+from admit.boxoffice.services.printing import tickets_print
+from admit.catalog.models import Channel, Product
+from admit.catalog.selectors import product_price, site_day
+from admit.core.errors import DomainError
+from admit.customers.models import Account
+from admit.demo.data import SUPERVISOR_PIN, cashier_on_shift
+from admit.inventory.models import Pool
+from admit.inventory.selectors import availability
+from admit.inventory.services import pools_ensure
+from admit.sales.models import Order, Payment, Refund
+from admit.sales.services import LineRequest, VisitorIn
+from admit.tickets.models import Ticket
+from tests.sales_helpers import IDS, MON
+
+pytestmark = pytest.mark.django_db
+
+
+def unit(code: str, day: dt.date = MON) -> Decimal:
+    """The window price of a product on a day, read from the catalog."""
+    p = Product.objects.get(code=code)
+    price = product_price(
+        product=p, channel="window", day=day, day_type=site_day(site=p.site, day=day).day_type
+    )
+    assert price is not None
+    return price
+
+
+def slot(code: str, day: dt.date = MON) -> int | None:
+    p = Product.objects.get(code=code)
+    if not p.takes_capacity:
+        return None
+    pools_ensure(site=p.site, day=day, zones=p.capacity_zones)
+    options = availability(product=p, day=day, channel=Channel.objects.get(code="window"))
+    chosen = next(s for s in options if s.remaining)
+    return chosen.pool.pk if chosen.pool else None
+
+
+def req(code: str, quantity: int = 1, day: dt.date = MON, **extra: Any) -> LineRequest:
+    p = Product.objects.get(code=code)
+    return LineRequest(product=p.pk, date=day, quantity=quantity, slot=slot(code, day), **extra)
+
+
+@pytest.fixture
+def cashier(demo: None, clock: Any) -> User:
+    return cashier_on_shift("cashier", "window-1")
+
+
+@pytest.fixture
+def shift(cashier: User) -> Shift:
+    s = open_shift(cashier)
+    assert s is not None
+    return s
+
+
+def refunded(order: Order) -> Decimal:
+    return Refund.objects.filter(order=order).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+
+
+# --- Selling ------------------------------------------------------------------------------
+
+
+def test_sell_for_cash_gives_change(cashier: User, shift: Shift) -> None:
+    expected = unit("adult") * 2 + unit("child")
+    tendered = (expected // 100 + 1) * 100
+    order = window_sell(
+        shift=shift,
+        actor=cashier,
+        lines=[req("adult", 2), req("child")],
+        tenders=[Tender("cash", None, tendered)],
+    )
+    assert order.status == Order.Status.PAID and order.shift_id == shift.pk
+    assert order.total == expected
+    (payment,) = Payment.objects.filter(order=order)
+    assert payment.method == "cash" and payment.amount == expected
+    assert payment.tendered == tendered and payment.change == tendered - expected
+    assert payment.shift_id == shift.pk
+    assert Ticket.objects.filter(order=order, status="valid").count() == 3
+
+
+def test_combined_card_and_cash(cashier: User, shift: Shift) -> None:
+    expected = unit("adult") * 3
+    card = Decimal("100.00")
+    order = window_sell(
+        shift=shift,
+        actor=cashier,
+        lines=[req("adult", 3)],
+        tenders=[Tender("card", card, None, "POS-778812"), Tender("cash", None, expected)],
+    )
+    rows = {p.method: p for p in Payment.objects.filter(order=order)}
+    assert rows["card"].amount == card and rows["card"].reference == "POS-778812"
+    assert rows["cash"].amount == expected - card
+    assert rows["cash"].change == expected - (expected - card)
+    assert sum(p.amount for p in rows.values()) == order.total == expected
+
+
+def test_payments_must_cover_the_total_or_nothing_is_written(cashier: User, shift: Shift) -> None:
+    before = (Order.objects.count(), Payment.objects.count())
+    with pytest.raises(DomainError) as short:
+        window_sell(
+            shift=shift,
+            actor=cashier,
+            lines=[req("adult", 2)],
+            tenders=[Tender("card", Decimal("10.00"))],
+        )
+    assert short.value.code == "payment_short"
+    with pytest.raises(DomainError) as little:
+        window_sell(
+            shift=shift,
+            actor=cashier,
+            lines=[req("adult")],
+            tenders=[Tender("cash", None, Decimal("1.00"))],
+        )
+    assert little.value.code == "tendered_too_little"
+    with pytest.raises(DomainError) as much:
+        window_sell(
+            shift=shift,
+            actor=cashier,
+            lines=[req("adult")],
+            tenders=[Tender("card", unit("adult") + 1)],
+        )
+    assert much.value.code == "payment_too_much"
+    for quantity in (0, -3, 100000):
+        with pytest.raises(DomainError) as bad:
+            window_sell(
+                shift=shift,
+                actor=cashier,
+                lines=[req("adult", quantity)],
+                tenders=[Tender("cash")],
+            )
+        assert bad.value.code == "invalid_quantity"
+    assert (Order.objects.count(), Payment.objects.count()) == before
+    assert Pool.objects.aggregate(s=Sum("held"))["s"] in (0, None)
+
+
+def test_charge_a_b2b_account(cashier: User, shift: Shift) -> None:
+    account = Account.objects.filter(is_active=True).first()
+    assert account is not None
+    expected = unit("adult") * 4
+    order = window_sell(
+        shift=shift,
+        actor=cashier,
+        lines=[req("adult", 4)],
+        tenders=[Tender("account")],
+        account=account,
+    )
+    assert order.account_id == account.pk and order.status == Order.Status.PAID
+    (payment,) = Payment.objects.filter(order=order)
+    assert payment.method == "account" and payment.amount == expected
+    with pytest.raises(DomainError) as exc:
+        window_sell(shift=shift, actor=cashier, lines=[req("adult")], tenders=[Tender("account")])
+    assert exc.value.code == "account_required"
+
+
+def test_group_ticket_and_real_name_pass(cashier: User, shift: Shift) -> None:
+    group = Product.objects.get(code="group")
+    persons = group.persons + 5
+    order = window_sell(
+        shift=shift,
+        actor=cashier,
+        lines=[req("group", persons=persons)],
+        tenders=[Tender("card", reference="G1")],
+    )
+    (ticket,) = Ticket.objects.filter(order=order)
+    assert ticket.persons == persons and order.total == unit("group") * persons
+    with pytest.raises(DomainError) as exc:
+        window_sell(
+            shift=shift,
+            actor=cashier,
+            lines=[req("group", persons=(group.max_persons or 0) + 1)],
+            tenders=[Tender("cash")],
+        )
+    assert exc.value.code == "invalid_quantity"
+    annual = window_sell(
+        shift=shift,
+        actor=cashier,
+        lines=[req("annual", visitors=(VisitorIn("张三", "resident_id", IDS[3]),))],
+        tenders=[Tender("cash")],
+    )
+    (pass_ticket,) = Ticket.objects.filter(order=annual)
+    assert pass_ticket.holder_name == "张三"
+
+
+# --- Discounts ----------------------------------------------------------------------------
+
+
+def test_discount_within_the_cashier_limit(cashier: User, shift: Shift) -> None:
+    percent = cashier.discount_limit_percent
+    base = unit("adult") * 2
+    order = window_sell(
+        shift=shift,
+        actor=cashier,
+        lines=[req("adult", 2)],
+        tenders=[Tender("cash")],
+        discount_percent=percent,
+        discount_reason="本地居民",
+    )
+    assert order.subtotal == base
+    assert order.discount == (base * percent / 100).quantize(Decimal("0.01"))
+    assert order.total == base - order.discount
+    assert order.manual_discount_reason == "本地居民"
+    assert not ShiftAction.objects.filter(shift=shift, kind="approval").exists()
+
+
+def test_discount_beyond_the_limit_needs_a_supervisor_pin(cashier: User, shift: Shift) -> None:
+    percent = cashier.discount_limit_percent + 20
+    orders_before = Order.objects.count()
+    with pytest.raises(DomainError) as exc:
+        window_sell(
+            shift=shift,
+            actor=cashier,
+            lines=[req("adult")],
+            tenders=[Tender("cash")],
+            discount_percent=percent,
+        )
+    assert exc.value.code == "discount_over_limit"
+    assert Order.objects.count() == orders_before
+
+    with pytest.raises(DomainError) as wrong:
+        approval_check(
+            shift=shift, approver_username="supervisor", pin="0000", percent=percent, actor=cashier
+        )
+    assert wrong.value.code == "approval_refused"
+    refused = ShiftAction.objects.get(shift=shift, kind="approval_refused")
+    assert refused.percent == percent and refused.reason == "supervisor"
+    # A cashier cannot approve their own discount.
+    with pytest.raises(DomainError):
+        approval_check(
+            shift=shift,
+            approver_username="cashier",
+            pin=SUPERVISOR_PIN,
+            percent=percent,
+            actor=cashier,
+        )
+
+    approver = approval_check(
+        shift=shift,
+        approver_username="supervisor",
+        pin=SUPERVISOR_PIN,
+        percent=percent,
+        actor=cashier,
+    )
+    order = window_sell(
+        shift=shift,
+        actor=cashier,
+        lines=[req("adult")],
+        tenders=[Tender("cash")],
+        discount_percent=percent,
+        discount_reason="员工亲属",
+        approver=approver,
+    )
+    assert order.discount == (unit("adult") * percent / 100).quantize(Decimal("0.01"))
+    approval = ShiftAction.objects.get(shift=shift, kind="approval")
+    assert approval.order_id == order.pk and approval.approver_id == approver.pk
+    assert approval.percent == percent and approval.amount == order.discount
+
+
+# --- Rights -------------------------------------------------------------------------------
+
+
+def test_products_hidden_by_cashier_rights_are_refused_at_checkout(
+    cashier: User, shift: Shift
+) -> None:
+    adult, child = Product.objects.get(code="adult"), Product.objects.get(code="child")
+    rights, _ = CashierRights.objects.get_or_create(user=cashier)
+    rights.products.set([adult])
+    assert [p.code for p in sellable_products(terminal=shift.terminal, cashier=cashier)] == [
+        "adult"
+    ]
+    with pytest.raises(DomainError) as exc:
+        window_sell(shift=shift, actor=cashier, lines=[req("child")], tenders=[Tender("cash")])
+    assert exc.value.code == "product_not_allowed"
+    # The terminal's list narrows it further.
+    rights.products.clear()
+    terminal = shift.terminal
+    terminal.products.set([child])
+    assert [p.code for p in sellable_products(terminal=terminal, cashier=cashier)] == ["child"]
+    with pytest.raises(DomainError) as exc:
+        window_sell(shift=shift, actor=cashier, lines=[req("adult")], tenders=[Tender("cash")])
+    assert exc.value.code == "product_not_allowed"
+    assert not Order.objects.exists()
+
+
+def test_a_cashier_without_the_refund_right_cannot_refund(cashier: User, shift: Shift) -> None:
+    order = window_sell(
+        shift=shift, actor=cashier, lines=[req("adult", 2)], tenders=[Tender("cash")]
+    )
+    ticket = Ticket.objects.filter(order=order).first()
+    assert ticket is not None
+    # Take the right away from this one user: their role grants it, so move them to a copy.
+    from django.contrib.auth.models import Group
+
+    role = Group.objects.get(name="cashier")
+    narrow = Group.objects.create(name="cashier-no-refund")
+    narrow.permissions.set(role.permissions.exclude(codename="refund_order"))
+    cashier.groups.set([narrow])
+    cashier = User.objects.get(pk=cashier.pk)
+    with pytest.raises(DomainError) as exc:
+        window_refund(shift=shift, actor=cashier, order=order, ticket_ids=[ticket.pk])
+    assert exc.value.code == "refund_not_allowed" and exc.value.status == 403
+    assert not Refund.objects.exists()
+    cashier.groups.set([role])
+    cashier = User.objects.get(pk=cashier.pk)
+    rows = window_refund(shift=shift, actor=cashier, order=order, ticket_ids=[ticket.pk])
+    assert sum(r.amount for r in rows) == ticket.price
+    assert all(r.shift_id == shift.pk for r in rows)
+
+
+def test_void_a_sale_of_the_shift(cashier: User, shift: Shift) -> None:
+    order = window_sell(
+        shift=shift,
+        actor=cashier,
+        lines=[req("adult"), req("child")],
+        tenders=[Tender("card", unit("adult"), reference="X"), Tender("cash")],
+    )
+    amount = window_void(shift=shift, actor=cashier, order=order, reason="wrong ticket type")
+    assert amount == order.total == refunded(order)
+    assert set(Ticket.objects.filter(order=order).values_list("status", flat=True)) == {"refunded"}
+    void = ShiftAction.objects.get(shift=shift, kind="void")
+    assert void.order_id == order.pk and void.amount == order.total
+    # Voided once; not again, and not another cashier's sale.
+    with pytest.raises(DomainError) as again:
+        window_void(shift=shift, actor=cashier, order=order)
+    assert again.value.code == "void_not_allowed"
+    other = cashier_on_shift("cashier2", "window-2")
+    other_shift = open_shift(other)
+    assert other_shift is not None
+    theirs = window_sell(
+        shift=other_shift, actor=other, lines=[req("adult")], tenders=[Tender("cash")]
+    )
+    with pytest.raises(DomainError) as foreign:
+        window_void(shift=shift, actor=cashier, order=theirs)
+    assert foreign.value.code == "void_not_allowed"
+    with pytest.raises(DomainError) as foreign_refund:
+        window_refund(shift=shift, actor=cashier, order=theirs)
+    assert foreign_refund.value.code == "order_of_another_shift"
+    with pytest.raises(DomainError) as foreign_shift:
+        window_sell(
+            shift=other_shift, actor=cashier, lines=[req("adult")], tenders=[Tender("cash")]
+        )
+    assert foreign_shift.value.code == "not_your_shift"
+
+
+def test_void_needs_the_right_and_unused_tickets(cashier: User, shift: Shift) -> None:
+    order = window_sell(
+        shift=shift, actor=cashier, lines=[req("adult", 2)], tenders=[Tender("cash")]
+    )
+    first = Ticket.objects.filter(order=order).first()
+    assert first is not None
+    window_refund(shift=shift, actor=cashier, order=order, ticket_ids=[first.pk])
+    with pytest.raises(DomainError) as exc:
+        window_void(shift=shift, actor=cashier, order=order)
+    assert exc.value.code == "void_not_allowed"
+    second = window_sell(shift=shift, actor=cashier, lines=[req("adult")], tenders=[Tender("cash")])
+    cashier.user_permissions.clear()
+    from django.contrib.auth.models import Group
+
+    role = Group.objects.get(name="cashier")
+    narrow = Group.objects.create(name="cashier-no-void")
+    narrow.permissions.set(role.permissions.exclude(codename="void_sale"))
+    cashier.groups.set([narrow])
+    cashier = User.objects.get(pk=cashier.pk)
+    with pytest.raises(DomainError) as denied:
+        window_void(shift=shift, actor=cashier, order=second)
+    assert denied.value.code == "permission_denied"
+    assert not ShiftAction.objects.filter(kind="void").exists()
+
+
+def test_reprint_needs_the_right(cashier: User, shift: Shift) -> None:
+    order = window_sell(shift=shift, actor=cashier, lines=[req("adult")], tenders=[Tender("cash")])
+    tickets = list(Ticket.objects.filter(order=order))
+    pdf = tickets_print(tickets=tickets, actor=cashier, shift=shift)
+    assert pdf.startswith(b"%PDF")
+    assert TicketPrint.objects.filter(ticket__in=tickets, kind="first").count() == 1
+    with pytest.raises(DomainError) as exc:
+        tickets_print(tickets=tickets, actor=cashier, shift=shift, reason="paper jam")
+    assert exc.value.code == "permission_denied"
+    cashier.user_permissions.add(Permission.objects.get(codename="reprint_ticket"))
+    cashier = User.objects.get(pk=cashier.pk)
+    tickets_print(tickets=tickets, actor=cashier, shift=shift, reason="paper jam")
+    reprint = TicketPrint.objects.get(ticket__in=tickets, kind="reprint")
+    assert reprint.reason == "paper jam" and reprint.shift_id == shift.pk
+    assert ShiftAction.objects.filter(shift=shift, kind="reprint").count() == 1
+
+
+def test_collect_a_booking_and_pay_what_is_due(cashier: User, shift: Shift) -> None:
+    # Booked and left awaiting payment (what an online visitor does before paying at the window).
+    order = window_sell(
+        shift=shift, actor=cashier, lines=[req("adult", 2)], tenders=[], leave_pending=True
+    )
+    assert order.status == Order.Status.PENDING
+    paid = window_pay(
+        shift=shift,
+        actor=cashier,
+        order=order,
+        tenders=[Tender("card", unit("adult"), reference="A"), Tender("cash")],
+    )
+    assert paid.status == Order.Status.PAID
+    assert Payment.objects.filter(order=order).aggregate(s=Sum("amount"))["s"] == order.total
+    with pytest.raises(DomainError) as exc:
+        window_pay(shift=shift, actor=cashier, order=order, tenders=[Tender("cash")])
+    assert exc.value.code == "nothing_due"
+
+
+def test_no_sale_without_an_open_shift(demo: None, clock: Any) -> None:
+    cashier = User.objects.get(username="cashier")
+    shift = Shift(pk=999999, terminal=Terminal.objects.get(code="window-1"), cashier=cashier)
+    with pytest.raises(DomainError) as exc:
+        window_sell(shift=shift, actor=cashier, lines=[req("adult")], tenders=[Tender("cash")])
+    assert exc.value.code == "not_your_shift"
+    assert json.dumps(exc.value.as_dict())  # the error is JSON-able for the POS
