@@ -45,9 +45,10 @@ def _has(user: Any, perm: str) -> bool:
 def _cash(value: Decimal | str | int | None, field: str) -> Decimal:
     try:
         amount = to_money(value)  # type: ignore[arg-type]
+        exact = Decimal(str(value).strip()) == amount  # no fractions of a fen
     except (ValueError, TypeError, InvalidOperation) as exc:
         raise AmountInvalid(details={field: str(value)[:40]}) from exc
-    if amount < 0 or amount > MAX_FLOAT:
+    if not exact or amount < 0 or amount > MAX_FLOAT:
         raise AmountInvalid(details={field: str(value)[:40]})
     return amount
 
@@ -137,14 +138,14 @@ def shift_confirm(
     *, shift: Shift, actor: Any, note: str = "", now: dt.datetime | None = None
 ) -> Shift:
     """A supervisor (not the cashier) confirms a closed shift's handover."""
+    if shift.cashier_id == actor.pk:
+        raise OwnShift(details={"shift": shift.pk})
     if not _has(actor, "boxoffice.confirm_shift"):
         raise PermissionDenied(details={"needs": ["boxoffice.confirm_shift"]})
     with transaction.atomic():
         shift = Shift.objects.select_for_update().get(pk=shift.pk)
         if shift.status != Shift.Status.CLOSED:
             raise ShiftNotClosed(details={"shift": shift.pk, "status": shift.status})
-        if shift.cashier_id == actor.pk:
-            raise OwnShift(details={"shift": shift.pk})
         before = snapshot(shift)
         shift.status = Shift.Status.CONFIRMED
         shift.confirmed_by = actor
