@@ -459,6 +459,33 @@ def _box_office(site: Site, admin: Any) -> None:
             actor=admin,
         )
     pin_set(user=User.objects.get(username="supervisor"), pin=SUPERVISOR_PIN, actor=admin)
+    _ticket_templates(site, admin)
+
+
+def _ticket_templates(site: Site, admin: Any) -> None:
+    """The site's printed tickets: an 80 mm roll and an A4 sheet, both with the park's logo."""
+    import base64
+
+    from admit.boxoffice.models import TicketTemplate
+    from admit.boxoffice.printing import starter_layout, tiny_png
+    from admit.boxoffice.services.printing import template_save
+
+    def mountains(x: int, y: int) -> tuple[int, int, int, int]:  # 48×48: two peaks and a sun
+        ink = (23, 84, 97, 255)
+        if (x - 35) ** 2 + (y - 12) ** 2 <= 30:
+            return ink
+        if y >= 40 or y >= 44 - 1.6 * (16 - abs(x - 16)) or y >= 44 - 1.2 * (12 - abs(x - 33)):
+            return ink if y >= 14 else (0, 0, 0, 0)
+        return (0, 0, 0, 0)
+
+    logo = base64.b64encode(tiny_png(48, 48, mountains)).decode()
+    for name, paper in (("云岭山 80 mm 热敏票", "80mm"), ("云岭山 A4 门票", "a4")):
+        template_save(
+            instance=TicketTemplate(
+                name=name, site=site, paper=paper, layout=starter_layout(paper), logo=logo
+            ),
+            actor=admin,
+        )
 
 
 def cashier_on_shift(username: str = "cashier", terminal: str = "window-1") -> User:

@@ -110,6 +110,7 @@ class TicketFace:
     terms_title: str
     terms: str
     footer: str
+    mark: str = ""  # e.g. "重印 REPRINT 2026-12-01 10:22", framed at the top of the ticket
 
 
 def mask_name(name: str) -> str:
@@ -388,12 +389,44 @@ class Column:
         self.y += size
 
 
+def mark_box(x: float, y: float, width: float, text: str, size: float) -> tuple[Op, float]:
+    """A framed, white-backed box with ``text`` in bold across ``width`` from ``y`` (points from
+    the top): how reprints are marked. Returns the drawing and the box's height."""
+    lines = wrap(text, width - 4 * mm, size, bold=True)
+    height = len(lines) * size * 1.3 + 2.5 * mm
+
+    def op(c: Canvas, h: float) -> None:
+        c.saveState()
+        c.setFillColorRGB(*WHITE)
+        c.setStrokeColorRGB(*INK)
+        c.setLineWidth(1.6)
+        c.rect(x, h - y - height, width, height, stroke=1, fill=1)
+        c.restoreState()
+        for i, line in enumerate(lines):
+            baseline = y + 1.25 * mm + (i + 1) * size * 1.3 - size * 0.3
+            left = x + (width - text_width(line, size, True)) / 2
+            draw_text(c, left, h - baseline, line, size, bold=True)
+
+    return op, height
+
+
+def layout_page(face: TicketFace, page: str) -> tuple[list[Op], float]:
+    """The built-in layout of one ticket on ``page`` ("a4" or "80mm"): how to draw it, and how
+    far down the page it reaches (a roll is cut there)."""
+    return _layout(face, PAGES[page])
+
+
 def _layout(face: TicketFace, fmt: PageFormat) -> tuple[list[Op], float]:
     """How to draw one ticket, and how far down the page it reaches."""
     ops: list[Op] = []
     pad = fmt.padding
     left, width = fmt.margin, fmt.width - 2 * fmt.margin
-    inner = Column(left + pad, width - 2 * pad, fmt.margin, ops)
+    top = fmt.margin
+    if face.mark:
+        op, height = mark_box(left, top, width, face.mark, fmt.fs(12))
+        ops.append(op)
+        top += height + 2 * mm
+    inner = Column(left + pad, width - 2 * pad, top, ops)
     label_width = (22 if fmt.side_by_side else 19) * mm
 
     if fmt.card:  # a coloured header band with the site's names in white
@@ -403,7 +436,7 @@ def _layout(face: TicketFace, fmt: PageFormat) -> tuple[list[Op], float]:
         if face.site_other:
             band.text(face.site_other, fmt.fs(9), color=WHITE)
         band.space(pad * 0.6)
-        band_top, band_bottom = fmt.margin, band.y
+        band_top, band_bottom = top, band.y
 
         def band_op(c: Canvas, h: float) -> None:
             c.setFillColorRGB(*BAND)
@@ -462,7 +495,7 @@ def _layout(face: TicketFace, fmt: PageFormat) -> tuple[list[Op], float]:
     bottom = inner.y + pad + (2 * mm if fmt.card else 0)
 
     if fmt.card:
-        card_top = fmt.margin
+        card_top = top
 
         def frame(c: Canvas, h: float) -> None:
             c.setStrokeColorRGB(*MUTED)
