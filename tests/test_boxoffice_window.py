@@ -435,3 +435,265 @@ def test_no_sale_without_an_open_shift(demo: None, clock: Any) -> None:
         window_sell(shift=shift, actor=cashier, lines=[req("adult")], tenders=[Tender("cash")])
     assert exc.value.code == "not_your_shift"
     assert json.dumps(exc.value.as_dict())  # the error is JSON-able for the POS
+
+
+# --- The point of sale's pages and JSON -----------------------------------------------------
+
+
+@pytest.fixture
+def pos(cashier: User, client: Any) -> Any:
+    client.force_login(cashier)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+def post(client: Any, url: str, body: Any, status: int = 200) -> dict[str, Any]:
+    response = client.post(url, json.dumps(body), content_type="application/json")
+    assert response.status_code == status, response.content
+    return response.json() if response["Content-Type"].startswith("application/json") else {}
+
+
+def basket(code: str, quantity: int = 1, **extra: Any) -> dict[str, Any]:
+    r = req(code, quantity)
+    return {
+        "product": r.product,
+        "date": r.date.isoformat(),
+        "slot": r.slot,
+        "quantity": quantity,
+        **extra,
+    }
+
+
+def test_the_pages_login_refusal_and_opening_a_shift(demo: None, clock: Any, client: Any) -> None:
+    assert client.get("/boxoffice/")["Location"].startswith("/admin/login/?next=/boxoffice/")
+    client.force_login(User.objects.get(username="finance"))
+    refused = client.get("/boxoffice/", HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 403 and b"You may not sell at the window" in refused.content
+    assert client.get("/boxoffice/pos/recent").json()["error"]["code"] == "permission_denied"
+
+    cashier = User.objects.get(username="cashier")
+    client.force_login(cashier)
+    page = client.get("/boxoffice/", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200 and b"Open a shift" in page.content
+    assert client.get("/boxoffice/pos/recent").json()["error"]["code"] == "no_open_shift"
+    window = Terminal.objects.get(code="window-1")
+    bad = client.post("/boxoffice/open", {"terminal": window.pk, "opening_float": "-5"})
+    assert bad.status_code == 400 and not Shift.objects.exists()
+    unknown = client.post("/boxoffice/open", {"terminal": "x", "opening_float": "5"})
+    assert unknown.status_code == 404
+    opened = client.post("/boxoffice/open", {"terminal": window.pk, "opening_float": "300.00"})
+    assert opened.status_code == 302
+    shift = Shift.objects.get(cashier=cashier, status="open")
+    assert shift.opening_float == Decimal("300.00") and shift.terminal == window
+    # A second cashier cannot open the same window.
+    client.force_login(User.objects.get(username="cashier2"))
+    taken = client.post(
+        "/boxoffice/open", {"terminal": window.pk, "opening_float": "1"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert taken.status_code == 409 and b"shift_already_open" in taken.content
+    client.force_login(cashier)
+    sale = client.get("/boxoffice/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert sale.status_code == 200 and b'id="pos-config"' in sale.content
+    assert "售票".encode() in sale.content
+    assert f"/boxoffice/shifts/{shift.pk}/close".encode() in sale.content
+
+
+def test_day_quote_and_checkout_with_change(pos: Any, cashier: User, shift: Shift) -> None:
+    day = pos.get(f"/boxoffice/pos/day?date={MON.isoformat()}").json()
+    adult = next(p for p in day["products"] if p["code"] == "adult")
+    assert Decimal(adult["price"]) == unit("adult") and adult["slots"]
+    assert {p["code"] for p in day["products"]} == {
+        p.code for p in sellable_products(terminal=shift.terminal, cashier=cashier)
+    }
+    lines = [basket("adult", 2), basket("senior")]
+    quoted = post(pos, "/boxoffice/pos/quote", {"lines": lines})
+    expected = unit("adult") * 2 + unit("senior")
+    assert Decimal(quoted["total"]) == expected and not quoted["needs_approval"]
+    over = post(
+        pos,
+        "/boxoffice/pos/quote",
+        {"lines": lines, "discount": {"percent": "30"}},
+    )
+    assert over["needs_approval"] and Decimal(over["discount"]) == (expected * 3 / 10).quantize(
+        Decimal("0.01")
+    )
+    # The senior ticket needs a name at checkout.
+    missing = post(
+        pos,
+        "/boxoffice/pos/checkout",
+        {"lines": lines, "tenders": [{"method": "cash"}]},
+        400,
+    )
+    assert missing["error"]["code"] == "visitors_required"
+    lines[1]["visitors"] = [{"name": "王奶奶", "id_type": "resident_id", "id_number": IDS[4]}]
+    sold = post(
+        pos,
+        "/boxoffice/pos/checkout",
+        {"key": "k-1", "lines": lines, "tenders": [{"method": "cash", "tendered": "500"}]},
+    )
+    order = Order.objects.get(code=sold["order"]["code"])
+    assert order.total == expected and order.status == "paid" and order.shift_id == shift.pk
+    assert Decimal(sold["order"]["payments"][0]["change"]) == Decimal(500) - expected
+    # The same key again (a double click) answers the first sale and sells nothing more.
+    again = post(
+        pos,
+        "/boxoffice/pos/checkout",
+        {"key": "k-1", "lines": lines, "tenders": [{"method": "cash", "tendered": "500"}]},
+    )
+    assert again["order"]["code"] == order.code and Order.objects.count() == 1
+    reused = post(
+        pos,
+        "/boxoffice/pos/checkout",
+        {"key": "k-1", "lines": [basket("adult")], "tenders": [{"method": "cash"}]},
+        409,
+    )
+    assert reused["error"]["code"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("not json", "invalid_json"),
+        ({"lines": []}, "no_lines"),
+        (
+            {"lines": [{"product": 999999, "date": "2027-01-11", "quantity": 1}]},
+            "product_not_allowed",
+        ),
+        ({"lines": [{"product": "x", "date": "2027-01-11", "quantity": 1}]}, "invalid_number"),
+        ({"lines": [{"product": 1, "date": "11/01/2027", "quantity": 1}]}, "invalid_date"),
+        ({"lines": "adult"}, "no_lines"),
+    ],
+)
+def test_bad_input_gets_a_code_and_writes_nothing(
+    pos: Any, shift: Shift, body: Any, code: str
+) -> None:
+    raw = body if isinstance(body, str) else json.dumps(body)
+    response = pos.post("/boxoffice/pos/checkout", raw, content_type="application/json")
+    assert 400 <= response.status_code < 500
+    assert response.json()["error"]["code"] == code
+    assert not Order.objects.exists()
+
+
+def test_bad_quantities_and_money_at_checkout(pos: Any, shift: Shift) -> None:
+    for quantity in (-1, 0, 10**6, 2**40):
+        out = post(
+            pos,
+            "/boxoffice/pos/checkout",
+            {
+                "lines": [basket("adult", 1) | {"quantity": quantity}],
+                "tenders": [{"method": "cash"}],
+            },
+            400,
+        )
+        assert out["error"]["code"] in ("invalid_quantity", "invalid_number")
+    short = post(
+        pos,
+        "/boxoffice/pos/checkout",
+        {"lines": [basket("adult")], "tenders": [{"method": "cash", "tendered": "1.00"}]},
+        400,
+    )
+    assert short["error"]["code"] == "tendered_too_little"
+    weird = post(
+        pos,
+        "/boxoffice/pos/checkout",
+        {"lines": [basket("adult")], "tenders": [{"method": "cash", "tendered": "abc"}]},
+        400,
+    )
+    assert weird["error"]["code"] in ("invalid", "invalid_amount")
+    assert not Order.objects.exists() and not Payment.objects.exists()
+
+
+def test_over_limit_discount_by_pin_through_the_page(pos: Any, cashier: User, shift: Shift) -> None:
+    body = {
+        "lines": [basket("adult")],
+        "tenders": [{"method": "card", "reference": "R"}],
+        "discount": {"percent": "50", "reason": "军人优抚"},
+    }
+    refused = post(pos, "/boxoffice/pos/checkout", body, 403)
+    assert refused["error"]["code"] == "discount_over_limit"
+    wrong = post(
+        pos,
+        "/boxoffice/pos/checkout",
+        body | {"discount": body["discount"] | {"approver": "supervisor", "pin": "1111"}},
+        403,
+    )
+    assert wrong["error"]["code"] == "approval_refused"
+    assert ShiftAction.objects.filter(shift=shift, kind="approval_refused").count() == 1
+    ok = post(
+        pos,
+        "/boxoffice/pos/checkout",
+        body | {"discount": body["discount"] | {"approver": "supervisor", "pin": SUPERVISOR_PIN}},
+    )
+    order = Order.objects.get(code=ok["order"]["code"])
+    assert order.discount == (unit("adult") / 2).quantize(Decimal("0.01"))
+    assert ShiftAction.objects.get(shift=shift, kind="approval").order_id == order.pk
+
+
+def test_qr_payment_is_polled_until_paid(pos: Any, shift: Shift, client: Any) -> None:
+    started = post(pos, "/boxoffice/pos/checkout", {"lines": [basket("adult")], "qr": True})
+    assert "<svg" in started["qr"]["svg"] and "/sandbox-pay/" in started["qr"]["pay_url"]
+    code = started["order"]["code"]
+    assert pos.get(f"/boxoffice/pos/orders/{code}").json()["order"]["status"] == "pending"
+    ref = started["qr"]["pay_url"].rsplit("/", 1)[1]
+    from django.test import Client
+
+    Client().post(f"/sandbox-pay/{ref}")  # the visitor pays on their phone
+    polled = pos.get(f"/boxoffice/pos/orders/{code}").json()["order"]
+    assert polled["status"] == "paid"
+    (payment,) = Payment.objects.filter(order__code=code)
+    assert payment.method == "online" and payment.shift_id == shift.pk
+    assert payment.amount == unit("adult")
+
+
+def test_print_refund_void_and_reprint_through_the_page(
+    pos: Any, cashier: User, shift: Shift
+) -> None:
+    sold = post(
+        pos,
+        "/boxoffice/pos/checkout",
+        {"lines": [basket("adult", 2)], "tenders": [{"method": "cash"}]},
+    )
+    code = sold["order"]["code"]
+    pdf = pos.post(f"/boxoffice/pos/orders/{code}/print", "{}", content_type="application/json")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert TicketPrint.objects.filter(ticket__order__code=code, kind="first").count() == 2
+    ticket = sold["order"]["tickets"][0]["id"]
+    denied = post(
+        pos, f"/boxoffice/pos/orders/{code}/print", {"tickets": [ticket], "reason": "jam"}, 403
+    )
+    assert denied["error"]["code"] == "permission_denied"
+    refund = post(pos, f"/boxoffice/pos/orders/{code}/refund", {"tickets": [ticket]})
+    assert Decimal(refund["refunded"]) == Ticket.objects.get(pk=ticket).price
+    assert refunded(Order.objects.get(code=code)) == Decimal(refund["refunded"])
+    bad = post(pos, f"/boxoffice/pos/orders/{code}/refund", {"tickets": [-4]}, 400)
+    assert bad["error"]["code"] == "invalid_number"
+    voided = post(pos, f"/boxoffice/pos/orders/{code}/void", {}, 409)
+    assert voided["error"]["code"] == "void_not_allowed"
+    recent = pos.get("/boxoffice/pos/recent").json()
+    assert [o["code"] for o in recent["orders"]] == [code]
+    cash = Payment.objects.filter(shift=shift, method="cash").aggregate(s=Sum("amount"))["s"]
+    back = Refund.objects.filter(shift=shift, method="cash").aggregate(s=Sum("amount"))["s"]
+    assert Decimal(recent["totals"]["cash_expected"]) == shift.opening_float + cash - back
+
+
+def test_another_cashiers_orders_and_unknown_codes_are_refused(
+    pos: Any, cashier: User, shift: Shift
+) -> None:
+    other = cashier_on_shift("cashier2", "window-2")
+    other_shift = open_shift(other)
+    assert other_shift is not None
+    theirs = window_sell(
+        shift=other_shift, actor=other, lines=[req("adult")], tenders=[Tender("cash")]
+    )
+    for tail, method in (("", "get"), ("/refund", "post"), ("/void", "post"), ("/print", "post")):
+        url = f"/boxoffice/pos/orders/{theirs.code}{tail}"
+        response = (
+            pos.get(url)
+            if method == "get"
+            else pos.post(url, "{}", content_type="application/json")
+        )
+        assert response.status_code == 403, (tail, response.content)
+        assert response.json()["error"]["code"] == "order_of_another_shift"
+    missing = pos.get("/boxoffice/pos/orders/NOSUCHCODE")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "order_not_found"
+    assert not Refund.objects.exists() and not TicketPrint.objects.exists()
