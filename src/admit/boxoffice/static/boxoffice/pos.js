@@ -15,6 +15,9 @@
     return (window.crypto && crypto.randomUUID) ? crypto.randomUUID() :
       String(Date.now()) + Math.random().toString(16).slice(2);
   }
+  function weekday(d) {
+    try { return new Date(d + "T12:00:00").toLocaleDateString(document.documentElement.lang || undefined, { weekday: "short" }); } catch (e) { return ""; }
+  }
   function money(v) { return "¥" + Number(v || 0).toFixed(2); }
   function fen(v) { const n = parseFloat(String(v || "0").replace(",", ".")); return isNaN(n) ? NaN : Math.round(n * 100); }
   function yuan(f) { return (f / 100).toFixed(2); }
@@ -49,7 +52,7 @@
   // --- The day and its products --------------------------------------------------------
   function renderDays() {
     $("days").innerHTML = C.days.map((d, i) =>
-      `<button type="button" role="tab" data-day="${d}" class="${d === state.date ? "on" : ""}">${i === 0 ? T.today : i === 1 ? T.tomorrow : d.slice(5)}<small>${d}</small></button>`).join("");
+      `<button type="button" role="tab" data-day="${d}" class="${d === state.date ? "on" : ""}">${i === 0 ? T.today : i === 1 ? T.tomorrow : d.slice(5)}<small>${i < 2 ? d.slice(5) : weekday(d)}</small></button>`).join("");
   }
   async function loadDay() {
     renderDays();
@@ -309,7 +312,7 @@
       const blob = await api(orderUrl(code, "print"), body, true);
       const url = URL.createObjectURL(blob);
       const frame = $("print-frame");
-      frame.onload = () => { try { frame.contentWindow.focus(); frame.contentWindow.print(); } catch (e) { /* the link below opens it */ } };
+      frame.onload = () => { if (window.POS_NO_PRINT) return; try { frame.contentWindow.focus(); frame.contentWindow.print(); } catch (e) { /* the link below opens it */ } };
       frame.src = url;
       $("done-print").innerHTML = esc(T.printed) + ` <a href="${url}" target="_blank" id="pdf-link">${esc(T.open_pdf)}</a>`;
       return true;

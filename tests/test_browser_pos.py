@@ -1,0 +1,173 @@
+"""A cashier's whole shift in a real Chromium at 1366×768: log in, open with a float, sell
+walk-in tickets for cash with change by keyboard, sell a group ticket by card, refund one
+ticket, reprint one, close with a count, and read a handover report whose figures match the
+payment, refund and ticket rows. Skips with instructions where no Chromium is installed."""
+
+from __future__ import annotations
+
+import os
+import re
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db.models import Sum
+from django.utils import timezone
+
+from admit.accounts.models import User
+from admit.boxoffice.models import Shift, TicketPrint
+from admit.catalog.models import Product
+from admit.catalog.selectors import product_price, site_day
+from admit.sales.models import Order, Payment, Refund
+from admit.sales.services.orders import site_today
+from admit.tickets.models import Ticket
+from tests.conftest import load_demo
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOT = os.path.join("var", "screenshots", "pos.png")
+
+
+@pytest.fixture
+def demo_live(live_server: Any) -> Any:
+    load_demo()
+    return live_server
+
+
+def window_price(code: str) -> Decimal:
+    p = Product.objects.get(code=code)
+    day = site_today(p.site, timezone.now())
+    price = product_price(
+        product=p, channel="window", day=day, day_type=site_day(site=p.site, day=day).day_type
+    )
+    assert price is not None
+    return price
+
+
+def yuan(text: str) -> Decimal:
+    match = re.search(r"-?[\d,]+\.\d\d", text)
+    assert match, text
+    return Decimal(match.group(0).replace(",", ""))
+
+
+def test_a_cashiers_whole_shift(demo_live: Any, page: Any) -> None:
+    base = demo_live.url
+    cashier = User.objects.get(username="cashier")
+    # The demo's cashier role does not reprint; this window's cashier is trusted to.
+    cashier.user_permissions.add(Permission.objects.get(codename="reprint_ticket"))
+
+    page.add_init_script("window.POS_NO_PRINT = true")
+    page.goto(f"{base}/boxoffice/")
+    assert "/admin/login/" in page.url
+    page.fill("#id_username", "cashier")
+    page.fill("#id_password", "demo1234")
+    page.click("input[type=submit]")
+
+    # No shift yet: choose the window, count the float.
+    page.wait_for_selector("#open-form")
+    page.check("input[name=terminal][data-code=window-1]")
+    page.fill("#opening-float", "500")
+    page.click("#open-shift")
+    page.wait_for_selector(".product[data-code=adult]")
+    shift = Shift.objects.get(cashier=cashier, status="open")
+    assert shift.opening_float == Decimal("500.00")
+
+    # Walk-ins by keyboard: Q (adult) then 3, W (child): cash with change.
+    adult_key = page.inner_text(".product[data-code=adult] kbd").strip()
+    child_key = page.inner_text(".product[data-code=child] kbd").strip()
+    page.keyboard.press(adult_key)
+    page.keyboard.press("3")
+    page.keyboard.press(child_key)
+    expected = window_price("adult") * 3 + window_price("child")
+    page.wait_for_function(
+        "t => document.getElementById('sum-total').textContent.includes(t)",
+        arg=f"{expected:.2f}",
+    )
+    page.keyboard.press("F2")
+    assert page.evaluate("document.activeElement.id") == "t-tendered"
+    tendered = (expected // 100 + 1) * 100
+    page.keyboard.type(str(tendered))
+    assert yuan(page.inner_text("#change")) == tendered - expected
+    page.screenshot(path=_screenshot_path())
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#done:not([hidden])")
+    assert yuan(page.inner_text("#done-change")) == tendered - expected
+    walk_in = Order.objects.get(code=page.inner_text("#done-code").strip())
+    page.wait_for_selector("#pdf-link")
+    assert walk_in.total == expected and walk_in.status == "paid"
+    assert TicketPrint.objects.filter(ticket__order=walk_in, kind="first").count() == 4
+    page.keyboard.press("Enter")  # next visitor
+    page.wait_for_selector("#done", state="hidden")
+
+    # A group of 12 on one group ticket, paid by card.
+    page.click(".product[data-code=group]")
+    page.fill("input.persons", "12")
+    group_price = window_price("group") * 12
+    page.wait_for_function(
+        "t => document.getElementById('sum-total').textContent.includes(t)",
+        arg=f"{group_price:.2f}",
+    )
+    page.keyboard.press("F3")
+    page.fill("#t-reference", "POS-000123")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#done:not([hidden])")
+    group_order = Order.objects.get(code=page.inner_text("#done-code").strip())
+    (group_ticket,) = Ticket.objects.filter(order=group_order)
+    assert group_ticket.persons == 12 and group_order.total == group_price
+    page.wait_for_selector("#pdf-link")
+    page.keyboard.press("Enter")
+
+    # Recent sales: refund one walk-in ticket, reprint the group ticket.
+    page.keyboard.press("F9")
+    page.wait_for_selector(f".order[data-order='{walk_in.code}']")
+    refunded_ticket = Ticket.objects.filter(order=walk_in, product__code="child").get()
+    walk_card = page.locator(f".order[data-order='{walk_in.code}']")
+    walk_card.locator(f"[data-pick='{refunded_ticket.pk}']").check()
+    page.fill("#recent-reason", "visitor changed plans")
+    walk_card.locator("[data-act=refund]").click()
+    page.wait_for_selector(".msg.ok")
+    refunded_ticket.refresh_from_db()
+    assert refunded_ticket.status == "refunded"
+    page.wait_for_selector(f".order[data-order='{walk_in.code}'] tr.t-refunded")
+    group_card = page.locator(f".order[data-order='{group_order.code}']")
+    group_card.locator(f"[data-pick='{group_ticket.pk}']").check()
+    page.fill("#recent-reason", "paper jam")
+    group_card.locator("[data-act=reprint]").click()
+    page.wait_for_selector(
+        f".order[data-order='{group_order.code}'] tr[data-ticket='{group_ticket.pk}']"
+        " td:has-text('2×')"
+    )
+    assert TicketPrint.objects.filter(ticket=group_ticket, kind="reprint").count() == 1
+    page.keyboard.press("Escape")
+
+    # Close the shift with the counted cash, then read the handover report.
+    page.click("#close-shift")
+    page.wait_for_selector("#close-form")
+    cash_in = Payment.objects.filter(shift=shift, method="cash").aggregate(s=Sum("amount"))["s"]
+    cash_out = Refund.objects.filter(shift=shift, method="cash").aggregate(s=Sum("amount"))["s"]
+    expected_cash = shift.opening_float + (cash_in or 0) - (cash_out or 0)
+    page.fill("#counted", f"{expected_cash:.2f}")
+    page.click("[data-testid=close]")
+    page.wait_for_selector("[data-testid=cash-expected]")
+
+    taken = Payment.objects.filter(shift=shift).aggregate(s=Sum("amount"))["s"]
+    paid_back = Refund.objects.filter(shift=shift).aggregate(s=Sum("amount"))["s"]
+    tickets = Ticket.objects.filter(order__shift=shift, order__status="paid").count()
+    assert yuan(page.inner_text("[data-testid=cash-float]")) == Decimal("500.00")
+    assert yuan(page.inner_text("[data-testid=cash-in]")) == cash_in
+    assert yuan(page.inner_text("[data-testid=cash-out]")) == cash_out
+    assert yuan(page.inner_text("[data-testid=cash-expected]")) == expected_cash
+    assert yuan(page.inner_text("[data-testid=cash-difference]")) == 0
+    assert yuan(page.inner_text("[data-testid=net]")) == taken - paid_back
+    assert int(page.inner_text("[data-testid=tickets]")) == tickets == 5
+    assert page.inner_text("[data-testid=reprints]").strip() == "1"
+    card = page.locator("[data-testid=methods] tr[data-method=card] td")
+    assert yuan(card.nth(2).inner_text()) == group_price
+    shift.refresh_from_db()
+    assert shift.status == "closed" and shift.difference == 0
+
+
+def _screenshot_path() -> str:
+    os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
+    return SCREENSHOT
