@@ -171,3 +171,68 @@ def test_a_cashiers_whole_shift(demo_live: Any, page: Any) -> None:
 def _screenshot_path() -> str:
     os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
     return SCREENSHOT
+
+
+def test_qr_payment_pick_up_and_chinese(demo_live: Any, page: Any, browser: Any) -> None:
+    from admit.demo.data import cashier_on_shift
+
+    base = demo_live.url
+    cashier_on_shift("cashier", "window-2")
+    page.add_init_script("window.POS_NO_PRINT = true")
+    page.goto(f"{base}/admin/login/?next=/boxoffice/")
+    page.fill("#id_username", "cashier")
+    page.fill("#id_password", "demo1234")
+    page.click("input[type=submit]")
+    page.wait_for_selector(".product[data-code=adult]")
+
+    # QR: the visitor pays on the sandbox page; the POS sees it and prints.
+    page.click(".product[data-code=adult]")
+    page.wait_for_function(
+        "t => document.getElementById('sum-total').textContent.includes(t)",
+        arg=f"{window_price('adult'):.2f}",
+    )
+    page.keyboard.press("F4")
+    page.wait_for_selector("#qr:not([hidden]) svg")
+    pay_url = page.get_attribute("#qr-link", "href")
+    phone = browser.new_page()
+    phone.goto(pay_url)
+    phone.click("#pay")
+    phone.wait_for_selector("#paid")
+    phone.close()
+    page.wait_for_selector("#done:not([hidden])", timeout=20000)
+    qr_order = Order.objects.get(code=page.inner_text("#done-code").strip())
+    assert qr_order.status == "paid"
+    assert Payment.objects.get(order=qr_order).method == "online"
+    page.keyboard.press("Enter")
+
+    # A sale left waiting for its QR code is collected with cash through "Pick up".
+    page.click(".product[data-code=child]")
+    page.wait_for_function(
+        "t => document.getElementById('sum-total').textContent.includes(t)",
+        arg=f"{window_price('child'):.2f}",
+    )
+    page.keyboard.press("F4")
+    page.wait_for_selector("#qr:not([hidden]) svg")
+    page.click("#btn-qr-other")
+    page.wait_for_selector("#pay-target:has-text('Order')")
+    pending = Order.objects.get(status="pending")
+    page.keyboard.press("F2")
+    page.keyboard.type("100")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#done:not([hidden])")
+    pending.refresh_from_db()
+    assert pending.status == "paid"
+    assert yuan(page.inner_text("#done-change")) == Decimal(100) - pending.total
+    page.keyboard.press("Enter")
+
+    page.keyboard.press("F7")
+    page.fill("#pickup-code", pending.code)
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#pickup-order .order[data-order='{pending.code}']")
+    page.keyboard.press("Escape")
+
+    with page.expect_navigation():
+        page.select_option("#pos-language", "zh-hans")
+    assert page.evaluate("document.documentElement.lang") == "zh-hans"
+    page.wait_for_selector(".product[data-code=adult]")
+    assert "成人票" in page.inner_text(".product[data-code=adult]")
