@@ -5,6 +5,7 @@ office's template designer."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import zoneinfo
 from collections import Counter
@@ -488,7 +489,7 @@ def test_the_designer_opens_and_saves_a_layout(office):
         "name": tpl.name,
         "site": tpl.site_id,
         "paper": "80mm",
-        "layout": __import__("json").dumps(layout),
+        "layout": json.dumps(layout),
         "terms": "",
         "is_active": "on",
         "_save": "Save",
@@ -503,7 +504,7 @@ def test_the_designer_opens_and_saves_a_layout(office):
 
     # A layout off the page is refused on the form and nothing changes.
     layout[0]["x"] = 79
-    bad = office.post(url, {**form, "layout": __import__("json").dumps(layout)})
+    bad = office.post(url, {**form, "layout": json.dumps(layout)})
     assert bad.status_code == 200
     assert "right edge" in bad.content.decode()
     tpl.refresh_from_db()
@@ -516,6 +517,7 @@ def test_the_designer_previews_the_form_as_a_pdf(office):
     layout = [
         {"field": "qr", "x": 150, "y": 20, "width": 50},
         {"field": "text", "x": 10, "y": 10, "width": 100, "text": "HELLO-PREVIEW"},
+        {"field": "logo", "x": 10, "y": 30, "width": 20},
     ]
     response = office.get(
         url,
@@ -523,7 +525,7 @@ def test_the_designer_previews_the_form_as_a_pdf(office):
             "template": tpl.pk,
             "site": tpl.site_id,
             "paper": "a4",
-            "layout": __import__("json").dumps(layout),
+            "layout": json.dumps(layout),
         },
     )
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
@@ -540,3 +542,67 @@ def test_only_supervisors_change_templates(demo):
     c.force_login(User.objects.get(username="cashier"))
     assert c.get(f"/admin/boxoffice/tickettemplate/{tpl.pk}/change/").status_code in (302, 403)
     assert c.get("/admin/boxoffice/tickettemplate/preview.pdf").status_code in (302, 403)
+
+
+# --- In a real browser --------------------------------------------------------------------
+
+
+@pytest.fixture
+def demo_live(live_server):
+    from tests.conftest import load_demo
+
+    load_demo()
+    return live_server
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_supervisor_drags_a_field_in_the_designer_and_saves(demo_live, page):
+    tpl = TicketTemplate.objects.get(paper="80mm")
+    before = next(item for item in tpl.layout if item["field"] == "qr")
+    base = demo_live.url
+    page.goto(f"{base}/admin/login/?next=/admin/boxoffice/tickettemplate/{tpl.pk}/change/")
+    page.fill("#id_username", "supervisor")
+    page.fill("#id_password", "demo1234")
+    page.click("input[type=submit]")
+    qr_box = page.locator('.designer-item[data-field="qr"]')
+    qr_box.wait_for()
+    qr_box.scroll_into_view_if_needed()
+    assert page.locator(".designer-add").count() == len(FIELDS)
+    # The page is drawn at its proportions: the QR code's box is as wide as its field.
+    page_width = page.locator(".designer-page").bounding_box()["width"]
+    box = qr_box.bounding_box()
+    assert box["width"] / page_width == pytest.approx(before["width"] / 80, abs=0.01)
+
+    # Drag the QR code 10 mm right and 5 mm down (in the page's pixels), then nudge it with a key.
+    px_per_mm = page_width / 80
+    x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + 5 * px_per_mm, y0 + 2 * px_per_mm, steps=4)
+    page.mouse.move(x0 + 10 * px_per_mm, y0 + 5 * px_per_mm, steps=4)
+    page.mouse.up()
+    assert page.input_value('.designer-inspector input[name="designer-x"]') == str(
+        before["x"] + 10
+    ).removesuffix(".0")
+    page.keyboard.press("ArrowRight")
+    layout = json.loads(page.input_value("#id_layout"))
+    moved = next(item for item in layout if item["field"] == "qr")
+    assert (moved["x"], moved["y"]) == (before["x"] + 10.5, before["y"] + 5)
+
+    # Add a custom text from the list and type it in the inspector.
+    page.click('.designer-add[data-field="text"]')
+    page.fill('.designer-inspector input[name="designer-text"]', "请保管好您的门票")
+    assert page.locator('.designer-item[data-field="text"]').inner_text() == "请保管好您的门票"
+
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+    tpl.refresh_from_db()
+    saved = next(item for item in tpl.layout if item["field"] == "qr")
+    assert (saved["x"], saved["y"]) == (before["x"] + 10.5, before["y"] + 5)
+    assert [i["text"] for i in tpl.layout if i["field"] == "text"] == ["请保管好您的门票"]
+    entry = AuditEntry.objects.filter(object_id=str(tpl.pk), action="update").latest("pk")
+    assert entry.actor_label == "supervisor" and "layout" in entry.changes
+    # The saved page draws the field where it was dropped.
+    after = page.locator('.designer-item[data-field="qr"]').bounding_box()
+    assert after["x"] - box["x"] == pytest.approx(10.5 * px_per_mm, abs=1)

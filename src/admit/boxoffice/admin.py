@@ -1,3 +1,6 @@
 """The box office in the back office. Each part keeps its admin classes in its own module."""
 
-from . import admin_shifts  # noqa: F401
+from . import (
+    admin_shifts,  # noqa: F401
+    admin_templates,  # noqa: F401  (ticket templates and their designer)
+)
