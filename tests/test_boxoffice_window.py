@@ -392,7 +392,17 @@ def test_void_needs_the_right_and_unused_tickets(cashier: User, shift: Shift) ->
     assert not ShiftAction.objects.filter(kind="void").exists()
 
 
+def _without_reprint_right() -> None:
+    """Cashiers may reprint in the demo's roles; a venue can take the right away."""
+    from django.contrib.auth.models import Group
+
+    perm = Permission.objects.get(codename="reprint_ticket")
+    Group.objects.get(name="cashier").permissions.remove(perm)
+
+
 def test_reprint_needs_the_right(cashier: User, shift: Shift) -> None:
+    _without_reprint_right()
+    cashier = User.objects.get(pk=cashier.pk)
     order = window_sell(shift=shift, actor=cashier, lines=[req("adult")], tenders=[Tender("cash")])
     tickets = list(Ticket.objects.filter(order=order))
     pdf = tickets_print(tickets=tickets, actor=cashier, shift=shift)
@@ -648,6 +658,7 @@ def test_qr_payment_is_polled_until_paid(pos: Any, shift: Shift, client: Any) ->
 def test_print_refund_void_and_reprint_through_the_page(
     pos: Any, cashier: User, shift: Shift
 ) -> None:
+    _without_reprint_right()
     sold = post(
         pos,
         "/boxoffice/pos/checkout",
@@ -697,3 +708,17 @@ def test_another_cashiers_orders_and_unknown_codes_are_refused(
     missing = pos.get("/boxoffice/pos/orders/NOSUCHCODE")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "order_not_found"
     assert not Refund.objects.exists() and not TicketPrint.objects.exists()
+
+
+def test_a_void_pays_everything_back_even_where_a_refund_keeps_a_fee(
+    cashier: User, shift: Shift
+) -> None:
+    product = Product.objects.get(code="adult")
+    product.refund_fee_percent = Decimal("10")
+    product.save()
+    order = window_sell(
+        shift=shift, actor=cashier, lines=[req("adult", 2)], tenders=[Tender("cash")]
+    )
+    window_void(shift=shift, actor=cashier, order=order, reason="typed the wrong date")
+    assert refunded(order) == order.total
+    assert Refund.objects.filter(order=order).aggregate(f=Sum("fee"))["f"] == 0

@@ -78,6 +78,7 @@ ROLES: dict[str, Role] = {
                 "boxoffice.view_terminal",
                 "boxoffice.view_discountpreset",
                 "boxoffice.void_sale",
+                "boxoffice.reprint_ticket",
                 "boxoffice.view_stockserial",
             ),
         ),

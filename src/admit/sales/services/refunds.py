@@ -137,7 +137,8 @@ def order_refund(
     apply_rules: bool = True,
 ) -> list[Refund]:
     """Refund unused tickets (all of the order's when none are named), minus the product's fee,
-    within its deadline; give their places back where the pool says so."""
+    within its deadline; give their places back where the pool says so. ``apply_rules=False``
+    (a void at the window) pays everything back: no deadline, no refundability, no fee."""
     now = now or timezone.now()
     with transaction.atomic():
         order = order_lock(order.pk, "site", known=order)
@@ -152,7 +153,7 @@ def order_refund(
                     raise errors.TicketNotRefundable(details={"ticket": t.pk})
                 if not _deadline_ok(order, t, product.refund_deadline_hours, now):
                     raise errors.DeadlinePassed(details={"ticket": t.pk})
-            fee += (t.price * product.refund_fee_percent / 100).quantize(FEN, ROUND_HALF_UP)
+                fee += (t.price * product.refund_fee_percent / 100).quantize(FEN, ROUND_HALF_UP)
         if tickets_end(tickets=tickets, status=Ticket.Status.REFUNDED) != len(tickets):
             raise errors.TicketUsed(details={"reason": "used_meanwhile"})
         amount = sum((t.price for t in tickets), ZERO)
