@@ -17,6 +17,7 @@ from django.utils import translation
 from reportlab.graphics.barcode.code128 import Code128
 
 from admit.accounts.models import User
+from admit.accounts.rights import permissions_of
 from admit.boxoffice.models import (
     ShiftAction,
     StockBatch,
@@ -25,7 +26,13 @@ from admit.boxoffice.models import (
     TicketPrint,
     TicketTemplate,
 )
-from admit.boxoffice.printing import FIELDS, LayoutInvalid, layout_problems, starter_layout
+from admit.boxoffice.printing import (
+    FIELDS,
+    PREVIEW_CODE,
+    LayoutInvalid,
+    layout_problems,
+    starter_layout,
+)
 from admit.boxoffice.selectors import open_shift
 from admit.boxoffice.services.printing import (
     TemplateOverlap,
@@ -298,6 +305,29 @@ def test_fields_sit_where_the_layout_puts_them(world):
     assert "样张 PREVIEW" in pdf_text(preview)
     assert media_boxes(preview)[0][1] > height
     assert TicketPrint.objects.filter(ticket=ticket).count() == 1
+    # Its QR code admits nobody: a preview is no unaudited reprint.
+    assert qr_matrix(preview) == [list(r) for r in qr.make(PREVIEW_CODE).matrix]
+    assert ticket.code != PREVIEW_CODE
+
+
+def test_the_point_of_sale_previews_a_ticket_on_its_paper(world):
+    ticket = world.get(product__code="show")
+    url = f"/boxoffice/tickets/{ticket.pk}/preview.pdf"
+    window = Client(HTTP_ACCEPT_LANGUAGE="en")
+    window.force_login(User.objects.get(username="cashier"))
+    response = window.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert media_boxes(response.content)[0][0] == pytest.approx(80 * MM, abs=0.01)  # window-1
+    text = one_page(response.content)
+    assert ticket.serial in text and "样张 PREVIEW" in text
+    a4 = window.get(url, {"page": "a4"})
+    assert media_boxes(a4.content)[0] == pytest.approx((210 * MM, 297 * MM), abs=0.01)
+    assert window.get(url, {"page": "letter"}).status_code == 400
+    assert window.get("/boxoffice/tickets/999999/preview.pdf").status_code == 404
+    assert not TicketPrint.objects.filter(ticket=ticket).exists()
+    gate = Client()
+    gate.force_login(User.objects.get(username="gate"))
+    assert gate.get(url).status_code == 403
 
 
 # --- Which template -----------------------------------------------------------------------
@@ -376,13 +406,16 @@ def test_a_reprint_is_marked_with_its_time_and_a_first_print_is_not(world, built
     shift = open_shift(cashier)
     first = tickets_print(tickets=[ticket], actor=cashier, shift=shift)
     assert "REPRINT" not in one_page(first)
-    # A cashier without the right may not print it again; nothing is recorded.
-    with pytest.raises(PermissionDenied):
-        tickets_print(tickets=[ticket], actor=cashier, shift=shift)
+    # Staff without the right to reprint may not print it again; nothing is recorded.
+    gate = User.objects.get(username="gate")
+    assert "boxoffice.reprint_ticket" not in permissions_of(gate)
+    with pytest.raises(PermissionDenied) as refused:
+        tickets_print(tickets=[ticket], actor=gate)
+    assert refused.value.details == {"needs": ["boxoffice.reprint_ticket"]}
     assert TicketPrint.objects.filter(ticket=ticket).count() == 1
-    boss = supervisor()
+    assert "boxoffice.reprint_ticket" in permissions_of(cashier)  # the cashier's role may
     with time_machine.travel(AT, tick=False):
-        again = tickets_print(tickets=[ticket], actor=boss, shift=shift, reason="paper jam")
+        again = tickets_print(tickets=[ticket], actor=cashier, shift=shift, reason="paper jam")
     local = AT.astimezone(zoneinfo.ZoneInfo(ticket.site.time_zone))
     assert f"重印 REPRINT {local:%Y-%m-%d %H:%M}" in one_page(again)
     kinds = list(TicketPrint.objects.filter(ticket=ticket).values_list("kind", flat=True))

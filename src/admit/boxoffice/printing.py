@@ -55,6 +55,7 @@ LEADING = 1.3  # line height / type size, as the designer shows it
 
 REPRINT = "重印 REPRINT"  # both languages on purpose: a gate keeper of either reads it
 PREVIEW = "样张 PREVIEW"
+PREVIEW_CODE = "ADMIT-PREVIEW-NOT-VALID"  # a preview's QR code and barcode admit nobody
 
 
 def paper_height(paper: str) -> float:
@@ -354,6 +355,7 @@ class TicketData:
     terms: str
     printed_at: str
     cashier: str
+    barcode: str = ""  # what the barcode holds: the ticket number unless a preview says otherwise
 
     def value(self, name: str) -> str:
         return str(getattr(self, name, ""))
@@ -421,8 +423,9 @@ def sample_data(
         slot="09:30–10:30",
         persons=ngettext("%(count)d person", "%(count)d persons", 2) % {"count": 2},
         price="¥120.00",
-        code="ADMIT-SAMPLE-NOT-VALID",
+        code=PREVIEW_CODE,
         serial="SAMPLE0000001",
+        barcode="PREVIEW",
         stock_serial="A0000123",
         order="SAMPLE0001",
         holder=mask_name("张小三"),
@@ -507,11 +510,11 @@ def layout_ops(
             qr_ops, bottom = _qr(x, y, width, data.code)
             ops.extend(qr_ops)
         elif kind == "barcode":
-            if not data.serial:
+            value = data.barcode or data.serial
+            if not value:
                 continue
-            op, bottom = _barcode(
-                x, y, width, item.get("height", DEFAULT_BARCODE_HEIGHT) * mm, data.serial
-            )
+            height = item.get("height", DEFAULT_BARCODE_HEIGHT) * mm
+            op, bottom = _barcode(x, y, width, height, value)
             ops.append(op)
         elif kind == "logo":
             if not logo:

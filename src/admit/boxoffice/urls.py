@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from . import views_handover, views_pos
+from . import views_handover, views_pos, views_printing
 
 app_name = "boxoffice"
 
@@ -22,6 +22,7 @@ urlpatterns: list[URLPattern] = [
     path("pos/orders/<str:code>/void", views_pos.void, name="pos_void"),
     path("pos/orders/<str:code>/print", views_pos.print_, name="pos_print"),
     path("pos/orders/<str:code>/tickets/<int:ticket>/bind", views_pos.bind, name="pos_bind"),
+    path("tickets/<int:pk>/preview.pdf", views_printing.ticket_preview, name="ticket_preview"),
     path("shifts/<int:pk>/close", views_handover.close, name="close"),
     path("shifts/<int:pk>/handover", views_handover.handover, name="handover"),
     path("shifts/<int:pk>/handover.pdf", views_handover.handover_pdf, name="handover_pdf"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from django.db import transaction
@@ -30,6 +31,7 @@ from admit.tickets.pdf import ticket_face
 from ..models import Shift, ShiftAction, StockSerial, Terminal, TicketPrint, TicketTemplate
 from ..printing import (
     PREVIEW,
+    PREVIEW_CODE,
     PrintPage,
     layout_clean,
     logo_bytes,
@@ -206,8 +208,9 @@ def tickets_print(
 
 
 def tickets_preview(*, tickets: Sequence[Ticket], page: str, actor: Any) -> bytes:
-    """The PDF of ``tickets`` as they would print on ``page``, marked "样张 PREVIEW" and not
-    recorded as printed."""
+    """The PDF of ``tickets`` as they would print on ``page``, marked "样张 PREVIEW", not
+    recorded as printed, and with a QR code and barcode that admit nobody (a preview is no
+    unaudited reprint)."""
     valid = [t for t in tickets if t.status == Ticket.Status.VALID and t.code]
     if not valid:
         raise NothingToPrint(details={"tickets": [t.pk for t in tickets]})
@@ -222,7 +225,13 @@ def tickets_preview(*, tickets: Sequence[Ticket], page: str, actor: Any) -> byte
         cashier=_person(actor),
         now=timezone.now(),
     )
-    return render(pages, paper=page)
+    void = [
+        replace(p, data=replace(p.data, code=PREVIEW_CODE, barcode="PREVIEW"))
+        if p.data is not None
+        else replace(p, face=replace(p.face, code=PREVIEW_CODE) if p.face else None)
+        for p in pages
+    ]
+    return render(void, paper=page)
 
 
 # --- Templates ----------------------------------------------------------------------------
