@@ -14,6 +14,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -29,6 +30,37 @@ from .models import Terminal
 from .services import kiosk as svc
 
 PAIR_PERMISSION = "boxoffice.change_terminal"
+IDLE_SECONDS = 60
+
+# What the screen's script writes itself, in the visitor's language.
+TEXT = {
+    "today": _("Today"),
+    "tomorrow": _("Tomorrow"),
+    "closed": _("Closed"),
+    "left": _("%(n)s left"),
+    "sold_out": _("Sold out"),
+    "whole_day": _("Any time of the day"),
+    "persons": _("for %(n)s people"),
+    "real_name": _("real name"),
+    "nothing_today": _("No tickets are on sale at this kiosk for this day."),
+    "visitor": _("Visitor %(n)s"),
+    "name": _("Name"),
+    "id_number": _("ID card number"),
+    "enter_name": _("Enter the visitor's name"),
+    "enter_id": _("Enter the ID card number"),
+    "enter_phone": _("Enter the mobile phone number"),
+    "enter_code": _("Enter the order code"),
+    "enter_last4": _("Enter the last four characters of the order code"),
+    "time_up": _("Time ran out before the payment arrived: the order was cancelled."),
+    "cancelled": _("The order was cancelled. Nothing was charged."),
+    "printed_before": _(
+        "%(n)s ticket(s) of this booking were printed before: please ask at the ticket window "
+        "for those."
+    ),
+    "network": _("The kiosk cannot reach the server. Please try again, or ask the staff."),
+    "order": _("Order %(code)s"),
+    "print_failed": _("Printing failed. Please ask at the ticket window."),
+}
 
 View = Callable[..., HttpResponse]
 
@@ -100,7 +132,12 @@ def screen(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "boxoffice/kiosk.html",
-        {"terminal": terminal, "site": terminal.site, "idle_seconds": 60},
+        {
+            "terminal": terminal,
+            "site": terminal.site,
+            "idle_seconds": IDLE_SECONDS,
+            "text": {key: str(value) for key, value in TEXT.items()},
+        },
     )
 
 
@@ -177,7 +214,7 @@ def order_create(request: HttpRequest, terminal: Terminal) -> HttpResponse:
     if sale.intent is not None:
         pay_url = request.build_absolute_uri(sale.intent.pay_url)
         out["pay_url"] = pay_url
-        out["qr_svg"] = qr_svg(pay_url, scale=6)
+        out["qr_svg"] = qr_svg(pay_url, scale=10)
     return JsonResponse(out, status=201)
 
 
