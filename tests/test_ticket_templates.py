@@ -4,6 +4,7 @@ office's template designer."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import re
@@ -12,6 +13,7 @@ from collections import Counter
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import translation
 from reportlab.graphics.barcode.code128 import Code128
@@ -32,6 +34,7 @@ from admit.boxoffice.printing import (
     LayoutInvalid,
     layout_problems,
     starter_layout,
+    tiny_png,
 )
 from admit.boxoffice.selectors import open_shift
 from admit.boxoffice.services.printing import (
@@ -186,10 +189,6 @@ def every_field(paper: str) -> list[dict]:
 
 
 def logo_png() -> str:
-    import base64
-
-    from admit.boxoffice.printing import tiny_png
-
     return base64.b64encode(tiny_png(6, 3, lambda x, y: (0, 0, 0, 255 if x > y else 0))).decode()
 
 
@@ -639,3 +638,44 @@ def test_a_supervisor_drags_a_field_in_the_designer_and_saves(demo_live, page):
     # The saved page draws the field where it was dropped.
     after = page.locator('.designer-item[data-field="qr"]').bounding_box()
     assert after["x"] - box["x"] == pytest.approx(10.5 * px_per_mm, abs=1)
+
+
+def test_a_new_template_starts_from_the_standard_layout_and_takes_a_logo(office):
+    page = office.get("/admin/boxoffice/tickettemplate/add/")
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    assert form.initial["layout"] == starter_layout("80mm")
+    adult = Product.objects.get(code="adult")
+    png = base64.b64decode(logo_png())
+    data = {
+        "name": "成人票 80 mm",
+        "site": site().pk,
+        "paper": "80mm",
+        "products": [adult.pk],
+        "layout": json.dumps(starter_layout("80mm")),
+        "terms": "",
+        "is_active": "on",
+        "_save": "Save",
+    }
+    response = office.post(
+        "/admin/boxoffice/tickettemplate/add/",
+        {**data, "logo_file": SimpleUploadedFile("logo.png", png, "image/png")},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    made = TicketTemplate.objects.get(name="成人票 80 mm")
+    assert base64.b64decode(made.logo) == png
+    assert list(made.products.all()) == [adult]
+    assert AuditEntry.objects.filter(object_id=str(made.pk), action="create").exists()
+
+    # A second active template for the same product, or a file that is no PNG, is refused on
+    # the form, and nothing is saved.
+    count = TicketTemplate.objects.count()
+    again = office.post("/admin/boxoffice/tickettemplate/add/", {**data, "name": "again"})
+    assert again.status_code == 200 and "already prints these products" in again.content.decode()
+    fake = SimpleUploadedFile("logo.png", b"GIF89a not a png", "image/png")
+    bad = office.post(
+        "/admin/boxoffice/tickettemplate/add/",
+        {**data, "name": "bad logo", "is_active": "", "logo_file": fake},
+    )
+    assert bad.status_code == 200 and "must be a PNG picture" in bad.content.decode()
+    assert TicketTemplate.objects.count() == count
