@@ -783,17 +783,18 @@ def starter_layout(paper: str) -> list[dict[str, Any]]:
             "bold": False,
             "label": True,
         },
-        {"field": "terms", "x": 4, "y": 129, "width": 72, "size": 7.5, "bold": False},
         {
             "field": "printed_at",
             "x": 4,
-            "y": 146,
+            "y": 129,
             "width": 72,
             "size": 7,
             "bold": False,
             "label": True,
         },
-        {"field": "cashier", "x": 4, "y": 150, "width": 72, "size": 7, "bold": False},
+        {"field": "cashier", "x": 4, "y": 133, "width": 72, "size": 7, "bold": False},
+        # Last on a roll: however long a product's terms are, the roll is cut below them.
+        {"field": "terms", "x": 4, "y": 138, "width": 72, "size": 7.5, "bold": False},
     ]
 
 
