@@ -1,5 +1,15 @@
 """Every write of the box office. Callers import from here."""
 
+from .kiosk import (
+    kiosk_lookup,
+    kiosk_order_cancel,
+    kiosk_order_place,
+    kiosk_order_print,
+    kiosk_order_status,
+    kiosk_pair,
+    kiosk_pickup_print,
+    kiosk_unpair,
+)
 from .shifts import (
     approval_check,
     pin_set,
@@ -20,6 +30,14 @@ from .window import (
 __all__ = [
     "Tender",
     "approval_check",
+    "kiosk_lookup",
+    "kiosk_order_cancel",
+    "kiosk_order_place",
+    "kiosk_order_print",
+    "kiosk_order_status",
+    "kiosk_pair",
+    "kiosk_pickup_print",
+    "kiosk_unpair",
     "pin_set",
     "sellable_products",
     "shift_close",
