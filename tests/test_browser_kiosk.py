@@ -205,3 +205,32 @@ def test_a_visitor_picks_up_an_order_booked_through_the_api(demo_live: Any, kios
     type_on_pad(page, booked["code"])
     page.wait_for_selector("#message[data-code='already_printed']")
     assert printed.count() == 2
+
+
+def test_cancelling_a_payment_and_walking_away_return_to_the_start(
+    demo_live: Any, kiosk: Any, monkeypatch: Any
+) -> None:
+    from admit.boxoffice import views_kiosk
+
+    monkeypatch.setattr(views_kiosk, "IDLE_SECONDS", 3)
+    page = kiosk
+    pair(page, demo_live.url)
+    page.click("#go-buy")
+    page.locator("#days .day:not([disabled])").nth(1).click()
+    page.wait_for_selector("#screen-tickets:not([hidden])")
+    page.click(f"[data-product='{product('adult').pk}'] .plus")
+    page.click("#tickets-next")
+    page.locator("#slot-groups .slot:not([disabled])").first.click()
+    page.click("#slot-next")
+    page.click("#pay-start")
+    page.wait_for_selector("#screen-pay:not([hidden]) #pay-qr svg")
+    code = page.inner_text("#pay-order").strip()
+    page.click("#pay-cancel")
+    page.wait_for_selector("#screen-start:not([hidden])")
+    page.wait_for_selector("#message[data-code='cancelled']")
+    assert Order.objects.get(code=code).status == Order.Status.CANCELLED
+
+    # Nobody touches the screen: after the idle time it shows the start again.
+    page.click("#go-buy")
+    page.wait_for_selector("#screen-date:not([hidden])")
+    page.wait_for_selector("#screen-start:not([hidden])", timeout=8000)
