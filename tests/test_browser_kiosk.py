@@ -102,6 +102,8 @@ def test_a_visitor_buys_pays_by_qr_and_takes_the_tickets(
         Decimal(0),
     )
     assert page.inner_text("#tickets-total") == f"¥{expected:.2f}"
+    os.makedirs(SHOTS, exist_ok=True)
+    page.screenshot(path=os.path.join(SHOTS, "kiosk-tickets.png"))
     page.click("#tickets-next")
 
     page.wait_for_selector("#screen-slot:not([hidden])")
