@@ -17,6 +17,14 @@ from .shifts import (
     shift_confirm,
     shift_open,
 )
+from .stock import (
+    stock_activate,
+    stock_issue,
+    stock_receive,
+    stock_return,
+    stock_use,
+    stock_void,
+)
 from .window import (
     Tender,
     sellable_products,
@@ -43,6 +51,12 @@ __all__ = [
     "shift_close",
     "shift_confirm",
     "shift_open",
+    "stock_activate",
+    "stock_issue",
+    "stock_receive",
+    "stock_return",
+    "stock_use",
+    "stock_void",
     "window_order",
     "window_pay",
     "window_refund",
