@@ -543,3 +543,30 @@ def test_failed_lookups_are_rate_limited_per_kiosk(demo: None, clock: Any, api: 
     assert lookup(other, by="code", value=booked["code"]).status_code == 200
     clock.shift(dt.timedelta(seconds=61))
     assert lookup(client, by="code", value=booked["code"]).status_code == 200
+
+
+def test_a_closed_day_is_shown_closed_and_sells_nothing(demo: None, clock: Any) -> None:
+    from admit.catalog.models import CalendarDay
+    from admit.catalog.services import calendar_day_save
+
+    site = Site.objects.get(code="yunling")
+    tomorrow = today() + dt.timedelta(days=1)
+    calendar_day_save(
+        instance=CalendarDay(site=site, date=tomorrow, closed=True, note="大风 High winds"),
+        actor=_user("admin"),
+    )
+    client = paired_client()
+    days = {d["date"]: d for d in client.get("/kiosk/api/days").json()["days"]}
+    assert days[tomorrow.isoformat()]["closed"] is True
+    assert days[today().isoformat()]["closed"] is False
+    response = client.get("/kiosk/api/offer", {"date": tomorrow.isoformat()})
+    assert response.status_code == 409 and response.json()["error"]["code"] == "closed"
+    line = adult_line(client)
+    response = post(
+        client,
+        "/kiosk/api/orders",
+        {"date": tomorrow.isoformat(), "lines": [{**line, "slot": None}]},
+    )
+    assert response.status_code == 409, response.content
+    assert response.json()["error"]["code"] == "closed"
+    assert Order.objects.count() == 0
