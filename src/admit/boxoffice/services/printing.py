@@ -39,6 +39,7 @@ from ..printing import (
     reprint_mark,
     ticket_data,
 )
+from .stock import stock_use
 
 
 class NothingToPrint(Conflict):
@@ -136,6 +137,24 @@ def _pages(
 # --- Printing -----------------------------------------------------------------------------
 
 
+def _take_paper(shift: Shift, tickets: Sequence[Ticket], actor: Any) -> None:
+    """At a window whose cashier holds numbered paper, a first print uses it: each ticket not
+    yet bound to paper takes the cashier's next serial (pre-printed for its product, else
+    blank). Too little paper refuses the print (``stock_empty``); a cashier who holds none
+    prints on plain paper (the venue does not number its stock)."""
+    bound = set(StockSerial.objects.filter(ticket__in=tickets).values_list("ticket_id", flat=True))
+    unbound = [t for t in tickets if t.pk not in bound]
+    if not unbound:
+        return
+    holds = StockSerial.objects.filter(
+        holder_id=shift.cashier_id,
+        status=StockSerial.Status.ISSUED,
+        batch__site_id=shift.terminal.site_id,
+    ).exists()
+    if holds:
+        stock_use(shift=shift, tickets=unbound, actor=actor)
+
+
 def tickets_print(
     *,
     tickets: Sequence[Ticket],
@@ -162,15 +181,17 @@ def tickets_print(
         raise PermissionDenied(code="already_printed", details={"tickets": sorted(printed)})
     prefetch_related_objects(valid, "product", "site", "order")
     chosen = templates_for(valid, page)
-    paper_rows: dict[int, StockSerial] = {}  # the numbered paper each ticket is bound to
-    for row in StockSerial.objects.filter(ticket__in=valid).only("pk", "serial", "ticket_id"):
-        if row.ticket_id is not None:
-            paper_rows[row.ticket_id] = row
     now = timezone.now()
     kiosk = terminal is not None and terminal.kind == Terminal.Kind.KIOSK
     who = [] if kiosk else [_person(actor)]
     cashier = " · ".join(part for part in (*who, terminal.name if terminal else "") if part)
     with transaction.atomic():
+        if shift is not None:
+            _take_paper(shift, [t for t in valid if t.pk not in printed], actor)
+        paper_rows: dict[int, StockSerial] = {}  # the numbered paper each ticket is bound to
+        for row in StockSerial.objects.filter(ticket__in=valid).only("pk", "serial", "ticket_id"):
+            if row.ticket_id is not None:
+                paper_rows[row.ticket_id] = row
         rows = [
             TicketPrint(
                 ticket=t,
