@@ -11,7 +11,13 @@ from admit.accounts.models import User
 from admit.boxoffice import stock_report
 from admit.boxoffice.models import StockBatch, StockMovement, StockSerial
 from admit.boxoffice.selectors import open_shift
-from admit.boxoffice.services import stock_activate, stock_issue, stock_receive, stock_use
+from admit.boxoffice.services import (
+    stock_activate,
+    stock_issue,
+    stock_receive,
+    stock_return,
+    stock_use,
+)
 from admit.catalog.models import Product, Site
 from admit.core.errors import DomainError
 from admit.demo.data import cashier_on_shift
@@ -34,6 +40,8 @@ def world(clock):
     site = Site.objects.get(code="yunling")
     pools_ensure(site=site, day=MON)
     admin = User.objects.get(username="admin")
+    # The demo's cashiers hold paper of its batch: back to the store, so each test starts bare.
+    stock_return(batch=StockBatch.objects.get(code="R2026-01"), first=1, last=1000, actor=admin)
     batch = stock_receive(
         site=site, code="RACE", first_number=1, last_number=400, prefix="Z", actor=admin
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import transaction
+from django.db.models import Count
 from django.test import Client
 from django.utils import translation
 from hypothesis import HealthCheck, event, given, settings
@@ -40,6 +41,13 @@ S = StockSerial.Status
 def world(clock, demo):
     site = Site.objects.get(code="yunling")
     pools_ensure(site=site, day=MON)
+    # The demo's cashiers hold paper of its batch: back to the store, so each test starts bare.
+    stock_return(
+        batch=StockBatch.objects.get(code="R2026-01"),
+        first=1,
+        last=1000,
+        actor=User.objects.get(username="admin"),
+    )
     return {
         "site": site,
         "admin": User.objects.get(username="admin"),
@@ -874,3 +882,18 @@ def test_the_reconciliation_pages_show_figures_fates_and_gaps(world):
     chinese = staff("finance", "zh-hans").get(url)
     assert chinese.status_code == 200
     assert staff("cashier").get(url).status_code == 403
+
+
+def test_the_demo_has_a_batch_of_blank_paper_issued_to_both_cashiers(demo):
+    batch = StockBatch.objects.get(code="R2026-01")
+    assert batch.product is None and str(batch) == "R2026-01 (A0000001–A0002000)"
+    held = dict(
+        StockSerial.objects.filter(batch=batch, status=S.ISSUED)
+        .values_list("holder__username")
+        .annotate(n=Count("id"))
+    )
+    assert held == {"cashier": 500, "cashier2": 500}
+    assert StockSerial.objects.filter(batch=batch, status=S.IN_STORE).count() == 1000
+    first = StockSerial.objects.filter(batch=batch, holder__username="cashier2").order_by("number")
+    assert first.first().serial == "A0000501"
+    assert stock_report.problems() == [] and stock_report.gaps(batch) == []

@@ -459,6 +459,27 @@ def _box_office(site: Site, admin: Any) -> None:
             actor=admin,
         )
     pin_set(user=User.objects.get(username="supervisor"), pin=SUPERVISOR_PIN, actor=admin)
+    # Paper ticket stock: a batch of blank paper, part of it issued to the two cashiers.
+    from admit.boxoffice.services import stock_issue, stock_receive
+
+    paper = stock_receive(
+        site=site,
+        code="R2026-01",
+        first_number=1,
+        last_number=2000,
+        prefix="A",
+        digits=7,
+        actor=admin,
+        note="热敏票纸 / thermal ticket paper",
+    )
+    for username, first, last in (("cashier", 1, 500), ("cashier2", 501, 1000)):
+        stock_issue(
+            batch=paper,
+            first_number=first,
+            last_number=last,
+            cashier=User.objects.get(username=username),
+            actor=admin,
+        )
     _ticket_templates(site, admin)
 
 
