@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from admit.core.models import AppendOnlyModel, money_field
 
@@ -132,7 +133,7 @@ class DiscountPreset(models.Model):
 
 class Shift(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", _("open")
+        OPEN = "open", pgettext_lazy("shift status", "open")
         CLOSED = "closed", _("closed, awaiting confirmation")
         CONFIRMED = "confirmed", _("confirmed")
 
