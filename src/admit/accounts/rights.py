@@ -17,6 +17,14 @@ def permissions_of(user: Any) -> frozenset[str]:
     return remember(RIGHTS, ("perms", user.pk), lambda: frozenset(user.get_all_permissions()))
 
 
+def has(user: Any, perm: str) -> bool:
+    """Whether ``user`` (a staff user, or anyone else: no) holds ``perm``."""
+    if user is None or not getattr(user, "pk", None) or not hasattr(user, "is_active"):
+        return False
+    held = permissions_of(user)
+    return "*" in held or perm in held
+
+
 def require(request: Any, *perms: str) -> Any:
     """The staff user behind the request, who must hold every permission in ``perms``."""
     user = getattr(request, "user", None)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.http import require_GET, require_http_methods
 
-from admit.accounts.rights import permissions_of
+from admit.accounts.rights import has
 from admit.core.errors import DomainError
 from admit.sales.models import PaymentMethod
 
@@ -26,8 +26,7 @@ DENOMINATIONS = ("100", "50", "20", "10", "5", "1", "0.5", "0.1")
 
 
 def _can_confirm(user: Any) -> bool:
-    held = permissions_of(user)
-    return "*" in held or "boxoffice.confirm_shift" in held
+    return has(user, "boxoffice.confirm_shift")
 
 
 def _visible_shift(request: HttpRequest, pk: int) -> Shift:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from admit.accounts.rights import permissions_of
+from admit.accounts.rights import has
 from admit.core.errors import DomainError, ValidationFailed
 from admit.core.money import CURRENCY, money_str
 from admit.sales.models import Order
@@ -272,8 +272,7 @@ def pickup_print(request: HttpRequest, terminal: Terminal) -> HttpResponse:
 
 
 def _may_pair(user: Any) -> bool:
-    held = permissions_of(user)
-    return "*" in held or PAIR_PERMISSION in held
+    return has(user, PAIR_PERMISSION)
 
 
 @never_cache

@@ -27,7 +27,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from admit.accounts.rights import permissions_of
+from admit.accounts.rights import has
 from admit.catalog.models import Channel, Product
 from admit.catalog.selectors import product_price, site_day
 from admit.core.errors import (
@@ -88,8 +88,7 @@ class _Approver:
 
 
 def _may_sell(user: Any) -> bool:
-    held = permissions_of(user)
-    return "*" in held or SELL in held
+    return has(user, SELL)
 
 
 def _error(exc: DomainError) -> JsonResponse:
@@ -157,7 +156,6 @@ def pos(request: HttpRequest) -> HttpResponse:
     terminal = shift.terminal
     site = terminal.site
     today = site_today(site, timezone.now())
-    held = permissions_of(user)
     presets = [
         {"id": p.pk, "name": _preset_name(p), "percent": str(p.percent)}
         for p in DiscountPreset.objects.filter(is_active=True)
@@ -181,9 +179,9 @@ def pos(request: HttpRequest) -> HttpResponse:
         "presets": presets,
         "accounts": accounts,
         "rights": {
-            "refund": "*" in held or "sales.refund_order" in held,
-            "void": "*" in held or "boxoffice.void_sale" in held,
-            "reprint": "*" in held or "boxoffice.reprint_ticket" in held,
+            "refund": has(user, "sales.refund_order"),
+            "void": has(user, "boxoffice.void_sale"),
+            "reprint": has(user, "boxoffice.reprint_ticket"),
         },
         "urls": {
             "day": reverse("boxoffice:pos_day"),

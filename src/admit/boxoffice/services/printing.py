@@ -21,7 +21,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from admit.accounts.rights import permissions_of
+from admit.accounts.rights import has
 from admit.catalog.models import Product
 from admit.core.errors import Conflict, PermissionDenied, ValidationFailed
 from admit.core.services import actor_label, audit_record, model_save
@@ -174,8 +174,7 @@ def tickets_print(
     page = page or (terminal.paper if terminal is not None else "80mm")
     printed = set(TicketPrint.objects.filter(ticket__in=valid).values_list("ticket_id", flat=True))
     if printed and actor is not None and getattr(actor, "pk", None):
-        held = permissions_of(actor)
-        if "*" not in held and "boxoffice.reprint_ticket" not in held:
+        if not has(actor, "boxoffice.reprint_ticket"):
             raise PermissionDenied(details={"needs": ["boxoffice.reprint_ticket"]})
     elif printed:
         raise PermissionDenied(code="already_printed", details={"tickets": sorted(printed)})

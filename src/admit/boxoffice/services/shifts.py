@@ -11,7 +11,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from admit.accounts.rights import permissions_of
+from admit.accounts.rights import has
 from admit.core.audit import snapshot
 from admit.core.errors import PermissionDenied
 from admit.core.money import to_money
@@ -37,11 +37,6 @@ APPROVAL_TRIES = 5
 APPROVAL_WINDOW = dt.timedelta(minutes=10)
 
 
-def _has(user: Any, perm: str) -> bool:
-    held = permissions_of(user)
-    return "*" in held or perm in held
-
-
 def _cash(value: Decimal | str | int | None, field: str) -> Decimal:
     try:
         amount = to_money(value)  # type: ignore[arg-type]
@@ -63,11 +58,11 @@ def shift_open(
 ) -> Shift:
     """Open a shift for ``cashier`` at ``terminal`` with a cash float. A terminal and a cashier
     each have at most one open shift (unique columns, so on every database)."""
-    if not _has(actor, "boxoffice.add_shift") or (
-        actor.pk != cashier.pk and not _has(actor, "boxoffice.confirm_shift")
+    if not has(actor, "boxoffice.add_shift") or (
+        actor.pk != cashier.pk and not has(actor, "boxoffice.confirm_shift")
     ):
         raise PermissionDenied(details={"needs": ["boxoffice.add_shift"]})
-    if not _has(cashier, "boxoffice.sell_at_window"):
+    if not has(cashier, "boxoffice.sell_at_window"):
         raise PermissionDenied(details={"needs": ["boxoffice.sell_at_window"]})
     if not terminal.is_active or terminal.kind != Terminal.Kind.WINDOW:
         raise TerminalInactive(details={"terminal": terminal.code})
@@ -109,7 +104,7 @@ def shift_close(
         )
         if shift.status != Shift.Status.OPEN:
             raise ShiftNotOpen(details={"shift": shift.pk, "status": shift.status})
-        if shift.cashier_id != actor.pk and not _has(actor, "boxoffice.confirm_shift"):
+        if shift.cashier_id != actor.pk and not has(actor, "boxoffice.confirm_shift"):
             raise NotYourShift(details={"shift": shift.pk})
         before = snapshot(shift)
         shift.closed_at = now
@@ -140,7 +135,7 @@ def shift_confirm(
     """A supervisor (not the cashier) confirms a closed shift's handover."""
     if shift.cashier_id == actor.pk:
         raise OwnShift(details={"shift": shift.pk})
-    if not _has(actor, "boxoffice.confirm_shift"):
+    if not has(actor, "boxoffice.confirm_shift"):
         raise PermissionDenied(details={"needs": ["boxoffice.confirm_shift"]})
     with transaction.atomic():
         shift = Shift.objects.select_for_update().get(pk=shift.pk)
@@ -165,7 +160,7 @@ def shift_confirm(
 
 def pin_set(*, user: Any, pin: str, actor: Any) -> None:
     """Set the approval PIN of a supervisor (by themselves or by whoever manages staff)."""
-    if actor.pk != user.pk and not _has(actor, "accounts.change_user"):
+    if actor.pk != user.pk and not has(actor, "accounts.change_user"):
         raise PermissionDenied(details={"needs": ["accounts.change_user"]})
     if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
         raise PinInvalid()
@@ -210,7 +205,7 @@ def approval_check(
         and rights is not None
         and bool(rights.pin_hash)
         and check_password(pin[:16], rights.pin_hash)
-        and _has(approver, "boxoffice.approve_discount")
+        and has(approver, "boxoffice.approve_discount")
         and (approver.is_superuser or approver.discount_limit_percent >= percent)
     )
     if not ok:  # call outside the sale's transaction, so that the refusal stays recorded

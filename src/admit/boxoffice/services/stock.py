@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from admit.accounts.rights import permissions_of
+from admit.accounts.rights import has
 from admit.catalog.models import Product, Site
 from admit.core.audit import snapshot
 from admit.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -149,15 +149,8 @@ class TicketNotValid(Conflict):
 # --- Helpers ----------------------------------------------------------------------------------
 
 
-def _has(user: Any, perm: str) -> bool:
-    if user is None or not getattr(user, "pk", None):
-        return False
-    held = permissions_of(user)
-    return "*" in held or perm in held
-
-
 def _require(user: Any, perm: str) -> None:
-    if not _has(user, perm):
+    if not has(user, perm):
         raise PermissionDenied(details={"needs": [perm]})
 
 
@@ -331,7 +324,7 @@ def stock_issue(
 ) -> int:
     """Issue a range of paper in the store to a cashier (领用), all of it or nothing."""
     _require(actor, "boxoffice.change_stockbatch")
-    if cashier is None or not cashier.is_active or not _has(cashier, "boxoffice.sell_at_window"):
+    if cashier is None or not cashier.is_active or not has(cashier, "boxoffice.sell_at_window"):
         raise NotACashier(details={"cashier": str(cashier) if cashier is not None else ""})
     lo, hi = _in_batch(batch, first_number, last_number)
     now = now or timezone.now()

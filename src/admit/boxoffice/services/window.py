@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -19,16 +19,21 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from admit.accounts.rights import permissions_of
+from admit.accounts.rights import has
 from admit.catalog.models import Product
 from admit.core.errors import Conflict, PermissionDenied, ValidationFailed
-from admit.core.money import to_money
 from admit.core.services import audit_record
 from admit.customers.models import Account
 from admit.sales.errors import AccountNotAllowed, TenderedTooLittle
 from admit.sales.models import Order, PaymentMethod, Refund
 from admit.sales.pricing import ManualDiscount
-from admit.sales.services import LineRequest, order_pay, order_place, order_refund
+from admit.sales.services import (
+    LineRequest,
+    amount_in,
+    order_pay,
+    order_place,
+    order_refund,
+)
 from admit.sales.services.common import ZERO, paid_total
 from admit.tickets.models import Ticket
 
@@ -76,11 +81,6 @@ class Tender:
     reference: str = ""
 
 
-def _has(user: Any, perm: str) -> bool:
-    held = permissions_of(user)
-    return "*" in held or perm in held
-
-
 def _own_open(shift: Shift, actor: Any) -> Shift:
     """The shift, freshly read: open and the actor's own."""
     fresh = Shift.objects.select_related("terminal", "terminal__site").filter(pk=shift.pk).first()
@@ -118,16 +118,6 @@ def _check_products(shift: Shift, actor: Any, lines: Sequence[LineRequest]) -> N
             raise ProductNotAllowed(details={"line": index, "product": line.product})
 
 
-def _money(value: Any, field: str) -> Decimal:
-    try:
-        amount = to_money(value)
-    except (ValueError, TypeError, InvalidOperation) as exc:
-        raise ValidationFailed(code="invalid_amount", details={field: str(value)[:40]}) from exc
-    if amount <= 0 or amount > Decimal("99999999.99"):
-        raise ValidationFailed(code="invalid_amount", details={field: str(value)[:40]})
-    return amount
-
-
 def _check_tenders(tenders: Sequence[Tender], due: Decimal) -> list[Tender]:
     """Parts that add up to exactly what is due (the last part may be "the rest")."""
     if len(tenders) > MAX_TENDERS:
@@ -139,14 +129,14 @@ def _check_tenders(tenders: Sequence[Tender], due: Decimal) -> list[Tender]:
             raise ValidationFailed(
                 code="payment_method_not_allowed", details={"part": index, "method": t.method}
             )
-        amount = left if t.amount is None else _money(t.amount, "amount")
+        amount = left if t.amount is None else amount_in(t.amount)
         if amount <= 0:
             raise PaymentTooMuch(details={"part": index, "due": str(due)})
         if amount > left:
             raise PaymentTooMuch(details={"part": index, "due": str(due), "left": str(left)})
         tendered = None
         if t.method == PaymentMethod.CASH and t.tendered is not None:
-            tendered = _money(t.tendered, "tendered")
+            tendered = amount_in(t.tendered, "tendered")
             if tendered < amount:
                 raise TenderedTooLittle(
                     details={"part": index, "amount": str(amount), "tendered": str(tendered)}
@@ -288,7 +278,7 @@ def window_refund(
 ) -> list[Refund]:
     """Refund unused tickets of an order at the window, by the product's rules; the money paid
     back belongs to the shift. Needs the right to refund."""
-    if not _has(actor, "sales.refund_order"):
+    if not has(actor, "sales.refund_order"):
         raise RefundNotAllowed(details={"needs": ["sales.refund_order"]})
     shift = _own_open(shift, actor)
     window_order(shift=shift, actor=actor, order=order)
@@ -303,7 +293,7 @@ def window_void(
     """Void a sale of the open shift (a mistake at the window): every ticket unused, all money
     paid back without the product's refund rules or fees; recorded as a void of the shift.
     Returns the amount paid back."""
-    if not _has(actor, "boxoffice.void_sale"):
+    if not has(actor, "boxoffice.void_sale"):
         raise PermissionDenied(details={"needs": ["boxoffice.void_sale"]})
     shift = _own_open(shift, actor)
     with transaction.atomic():

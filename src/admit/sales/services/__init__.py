@@ -9,12 +9,13 @@ from .orders import (
     order_expire,
     order_place,
 )
-from .payments import intent_sync, order_pay, order_pay_online, payment_notified
+from .payments import amount_in, intent_sync, order_pay, order_pay_online, payment_notified
 from .refunds import order_refund, order_reschedule
 
 __all__ = [
     "LineRequest",
     "VisitorIn",
+    "amount_in",
     "holds_expire",
     "intent_sync",
     "order_cancel",

@@ -24,13 +24,14 @@ from .common import ZERO, due, event, event_row, order_lock
 from .orders import order_confirm
 
 
-def _amount(value: Decimal | str) -> Decimal:
+def amount_in(value: Decimal | str, field: str = "amount") -> Decimal:
+    """A positive amount of money as a person typed or a client sent it, or invalid_amount."""
     try:
         amount = to_money(value)
     except (ValueError, TypeError, InvalidOperation) as exc:
-        raise errors.AmountInvalid(details={"amount": str(value)}) from exc
+        raise errors.AmountInvalid(details={field: str(value)[:40]}) from exc
     if amount <= 0 or amount > Decimal("99999999.99"):
-        raise errors.AmountInvalid(details={"amount": str(value)})
+        raise errors.AmountInvalid(details={field: str(value)[:40]})
     return amount
 
 
@@ -64,12 +65,12 @@ def order_pay(
             order.shift_id = shift_id
         payments = sql.payments_of(order.pk)
         still_due = max(order.total - sum((p.amount for p in payments), ZERO), ZERO)
-        value = _amount(still_due if amount is None else amount)
+        value = amount_in(still_due if amount is None else amount)
         if value > still_due:
             raise errors.AmountExceedsBalance(details={"due": str(still_due)})
         cash_in, change = None, None
         if method == PaymentMethod.CASH:
-            cash_in = _amount(tendered) if tendered is not None else value
+            cash_in = amount_in(tendered, "tendered") if tendered is not None else value
             if cash_in < value:
                 raise errors.TenderedTooLittle(
                     details={"amount": str(value), "tendered": str(cash_in)}
