@@ -722,3 +722,38 @@ def test_a_void_pays_everything_back_even_where_a_refund_keeps_a_fee(
     window_void(shift=shift, actor=cashier, order=order, reason="typed the wrong date")
     assert refunded(order) == order.total
     assert Refund.objects.filter(order=order).aggregate(f=Sum("fee"))["f"] == 0
+
+
+def test_a_pass_sold_at_the_window_gets_the_members_card_bound(
+    pos: Any, cashier: User, shift: Shift
+) -> None:
+    from admit.tickets.models import TicketMedium
+
+    annual = window_sell(
+        shift=shift,
+        actor=cashier,
+        lines=[req("annual", visitors=(VisitorIn("张三", "resident_id", IDS[3]),))],
+        tenders=[Tender("cash")],
+    )
+    (ticket,) = Ticket.objects.filter(order=annual)
+    url = f"/boxoffice/pos/orders/{annual.code}/tickets/{ticket.pk}/bind"
+    body = post(pos, url, {"uid": "04:a2:b3:c4"})
+    medium = TicketMedium.objects.get(pk=body["medium"])
+    assert medium.ticket_id == ticket.pk and medium.kind == "card"
+    # Another pass cannot take the same card; an unknown ticket of the order is refused.
+    other = window_sell(
+        shift=shift,
+        actor=cashier,
+        lines=[req("annual", visitors=(VisitorIn("李四", "resident_id", IDS[4]),))],
+        tenders=[Tender("cash")],
+    )
+    (second,) = Ticket.objects.filter(order=other)
+    refused = post(
+        pos,
+        f"/boxoffice/pos/orders/{other.code}/tickets/{second.pk}/bind",
+        {"uid": "04A2B3C4"},
+        409,
+    )
+    assert refused["error"]["code"] == "medium_in_use"
+    post(pos, f"/boxoffice/pos/orders/{other.code}/tickets/{ticket.pk}/bind", {"uid": "0A0B"}, 404)
+    assert TicketMedium.objects.filter(kind="card").count() == 1

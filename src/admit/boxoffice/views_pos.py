@@ -21,7 +21,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -59,12 +59,13 @@ from admit.tickets.models import Ticket, TicketMedium
 from admit.tickets.services import medium_bind
 
 from . import handover
-from .errors import NoOpenShift
+from .errors import NoOpenShift, TerminalNotFound
 from .models import DiscountPreset, Shift, Terminal, TicketPrint
 from .selectors import open_shift
 from .services import (
     Tender,
     approval_check,
+    discount_needs_approval,
     sellable_products,
     shift_open,
     window_order,
@@ -137,13 +138,6 @@ def pos_json(view: PosView) -> PosView:
 # --- Pages --------------------------------------------------------------------------------
 
 
-def _close_url(shift: Shift) -> str:
-    try:
-        return reverse("boxoffice:close", args=[shift.pk])
-    except NoReverseMatch:
-        return reverse("boxoffice:handover", args=[shift.pk])
-
-
 @staff_member_required(login_url="/admin/login/")
 @require_GET
 def pos(request: HttpRequest) -> HttpResponse:
@@ -196,7 +190,7 @@ def pos(request: HttpRequest) -> HttpResponse:
         "boxoffice/pos.html",
         {
             "shift": shift,
-            "close_url": _close_url(shift),
+            "close_url": reverse("boxoffice:close", args=[shift.pk]),
             "config": config,
             "strings": _strings(),
         },
@@ -303,7 +297,7 @@ def open_(request: HttpRequest) -> HttpResponse:
     try:
         terminal = Terminal.objects.filter(pk=int(request.POST.get("terminal") or 0)).first()
         if terminal is None:
-            raise NotFound(_("Choose a ticket window."), code="terminal_not_found")
+            raise TerminalNotFound(_("Choose a ticket window."))
         shift_open(
             terminal=terminal,
             cashier=user,
@@ -313,16 +307,14 @@ def open_(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         return _open_page(request, exc)
     except ValueError:
-        return _open_page(
-            request, NotFound(_("Choose a ticket window."), code="terminal_not_found")
-        )
+        return _open_page(request, TerminalNotFound(_("Choose a ticket window.")))
     return redirect("boxoffice:pos")
 
 
 # --- Reading: the day's products, a basket's price, recent sales ----------------------------
 
 
-def _date(value: Any, shift: Shift) -> dt.date:
+def _date(value: Any) -> dt.date:
     try:
         day = dt.date.fromisoformat(str(value))
     except ValueError as exc:
@@ -334,18 +326,19 @@ def _date(value: Any, shift: Shift) -> dt.date:
 @pos_json
 def day(request: HttpRequest, shift: Shift) -> HttpResponse:
     """The products this cashier sells here, with the day's price and places left by slot."""
-    when = _date(request.GET.get("date") or "", shift)
+    when = _date(request.GET.get("date") or "")
     site = shift.terminal.site
     info = site_day(site=site, day=when)
     channel = Channel.objects.get(code=shift.terminal.channel_code)
     products = []
-    for p in sellable_products(terminal=shift.terminal, cashier=request.user):
-        p = (
-            Product.objects.filter(pk=p.pk)
-            .select_related("site", "category")
-            .prefetch_related("zones", "components__zone", "prices__channel")
-            .get()
-        )
+    allowed = [p.pk for p in sellable_products(terminal=shift.terminal, cashier=request.user)]
+    loaded = (
+        Product.objects.filter(pk__in=allowed)
+        .select_related("site", "category")
+        .prefetch_related("zones", "components__zone", "prices__channel")
+        .in_bulk()
+    )
+    for p in (loaded[pk] for pk in allowed):
         price = (
             None
             if info.closed
@@ -415,7 +408,7 @@ def _lines(data: dict[str, Any], shift: Shift) -> list[LineRequest]:
         out.append(
             LineRequest(
                 product=_int(ln.get("product"), "product"),
-                date=_date(ln.get("date"), shift),
+                date=_date(ln.get("date")),
                 quantity=_int(ln.get("quantity"), "quantity"),
                 slot=_int(ln["slot"], "slot") if ln.get("slot") is not None else None,
                 persons=_int(ln["persons"], "persons") if ln.get("persons") is not None else None,
@@ -455,12 +448,7 @@ def quote(request: HttpRequest, shift: Shift) -> HttpResponse:
     lines = _lines(data, shift)
     percent, reason = _percent(data)
     manual = ManualDiscount(percent=percent, reason=reason) if percent else None
-    limit = (
-        Decimal(100)
-        if request.user.is_superuser
-        else getattr(request.user, "discount_limit_percent", Decimal(0))
-    )
-    needs_approval = bool(percent and percent > (limit or 0))
+    needs_approval = discount_needs_approval(actor=request.user, percent=percent)
     # Names are taken at checkout; the price does not depend on them, so the basket is priced
     # with stand-ins where a product needs one name per person.
     real_name = dict(
@@ -634,17 +622,17 @@ def _account(data: dict[str, Any]) -> Account | None:
     return account
 
 
-def _approver(request: HttpRequest, shift: Shift, percent: Decimal | None) -> Any:
+def _approver(
+    request: HttpRequest, data: dict[str, Any], shift: Shift, percent: Decimal | None
+) -> Any:
     """The supervisor approving a discount beyond the cashier's limit (checked with their PIN,
     outside the sale's transaction, so that a refusal stays recorded)."""
-    user = request.user
-    limit = (
-        Decimal(100)
-        if user.is_superuser
-        else (getattr(user, "discount_limit_percent", None) or Decimal(0))
-    )
-    d = _body(request).get("discount") or {}
-    if not percent or percent <= limit or not isinstance(d, dict):
+    d = data.get("discount") or {}
+    if (
+        percent is None
+        or not discount_needs_approval(actor=request.user, percent=percent)
+        or not isinstance(d, dict)
+    ):
         return None
     name, pin = str(d.get("approver") or ""), str(d.get("pin") or "")
     if not name or not pin:
@@ -703,7 +691,7 @@ def checkout(request: HttpRequest, shift: Shift) -> HttpResponse:
             code="qr_not_combined",
         )
     account = _account(data)
-    approver = _approver(request, shift, percent)
+    approver = _approver(request, data, shift, percent)
     user = request.user
 
     def sell() -> dict[str, Any]:

@@ -27,6 +27,7 @@ from .stock import (
 )
 from .window import (
     Tender,
+    discount_needs_approval,
     sellable_products,
     window_order,
     window_pay,
@@ -38,6 +39,7 @@ from .window import (
 __all__ = [
     "Tender",
     "approval_check",
+    "discount_needs_approval",
     "kiosk_lookup",
     "kiosk_order_cancel",
     "kiosk_order_place",

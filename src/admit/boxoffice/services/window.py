@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,7 +33,7 @@ from admit.sales.services import (
     order_place,
     order_refund,
 )
-from admit.sales.services.common import ZERO, paid_total
+from admit.sales.services.common import ZERO, due
 from admit.tickets.models import Ticket
 
 from ..errors import NotYourShift, ProductNotAllowed, VoidNotAllowed
@@ -109,6 +108,13 @@ def sellable_products(*, terminal: Terminal, cashier: Any) -> list[Product]:
         if mine:
             qs = qs.filter(pk__in=mine)
     return list(qs)
+
+
+def discount_needs_approval(*, actor: Any, percent: Decimal | None) -> bool:
+    """Whether a manual discount of ``percent`` is beyond what ``actor`` may give alone."""
+    if not percent or getattr(actor, "is_superuser", False):
+        return False
+    return percent > (getattr(actor, "discount_limit_percent", None) or 0)
 
 
 def _check_products(shift: Shift, actor: Any, lines: Sequence[LineRequest]) -> None:
@@ -205,8 +211,6 @@ def window_sell(
             account=account,
             now=now,
         )
-        if order.site_id != shift.terminal.site_id:
-            raise ProductNotAllowed(details={"site": order.site_id})
         if approver is not None and manual is not None:
             ShiftAction.objects.create(
                 shift=shift,
@@ -259,10 +263,10 @@ def window_pay(
         locked = Order.objects.select_for_update().get(pk=order.pk)
         if locked.status != Order.Status.PENDING:
             raise NothingDue(details={"order": locked.code, "status": locked.status})
-        due = max(locked.total - paid_total(locked), ZERO)
-        if due <= 0:
+        still_due = due(locked)
+        if still_due <= 0:
             raise NothingDue(details={"order": locked.code})
-        _pay(locked, _check_tenders(tenders, due), actor, now)
+        _pay(locked, _check_tenders(tenders, still_due), actor, now)
     order.refresh_from_db()
     return order
 
@@ -306,10 +310,8 @@ def window_void(
             or any(t.status != Ticket.Status.VALID or t.entries_used for t in tickets)
         ):
             raise VoidNotAllowed(details={"order": locked.code})
-        before = Refund.objects.filter(order=locked).aggregate(s=Sum("amount"))["s"] or ZERO
-        order_refund(order=locked, actor=actor, reason="void", apply_rules=False, now=now)
-        after = Refund.objects.filter(order=locked).aggregate(s=Sum("amount"))["s"] or ZERO
-        amount = after - before
+        rows = order_refund(order=locked, actor=actor, reason="void", apply_rules=False, now=now)
+        amount = sum((r.amount for r in rows), ZERO)
         ShiftAction.objects.create(
             shift=shift,
             kind=ShiftAction.Kind.VOID,
