@@ -297,3 +297,32 @@ def test_close_page_counts_notes_and_the_handover_page_and_pdf_show_it(demo):
     confirmed = _login("finance").post(f"/boxoffice/shifts/{shift.pk}/handover", {"note": "ok"})
     assert confirmed.status_code == 302
     assert Shift.objects.get(pk=shift.pk).status == "confirmed"
+
+
+@pytest.mark.parametrize("bad", ["123", "123456789", "12a4", "１２３４", ""])
+def test_an_approval_pin_has_four_to_eight_digits_and_only_its_owner_or_staff_admins_set_it(
+    demo, bad
+):
+    from admit.boxoffice.errors import PinInvalid
+    from admit.boxoffice.models import CashierRights
+    from admit.boxoffice.services import pin_set
+
+    supervisor = user("supervisor")
+    before = CashierRights.objects.get(user=supervisor).pin_hash
+    with pytest.raises(PinInvalid):
+        pin_set(user=supervisor, pin=bad, actor=supervisor)
+    with pytest.raises(PermissionDenied):
+        pin_set(user=supervisor, pin="9999", actor=user("cashier"))
+    assert CashierRights.objects.get(user=supervisor).pin_hash == before
+    pin_set(user=supervisor, pin="97531", actor=supervisor)
+    shift = open_for()
+    assert (
+        approval_check(
+            shift=shift,
+            approver_username="supervisor",
+            pin="97531",
+            percent=Decimal("20"),
+            actor=user("cashier"),
+        )
+        == supervisor
+    )

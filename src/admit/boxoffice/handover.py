@@ -12,7 +12,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 
 from admit.core.money import money_str
 from admit.sales.models import Order, Payment, PaymentMethod, Refund
@@ -94,13 +94,15 @@ def compute(shift: Shift, *, counted_cash: Decimal | None = None) -> dict[str, A
         if row["status"] not in Ticket.LIVE:
             entry["returned"] += row["n"]
     sold = sorted(products.values(), key=lambda e: e["product"])
+    paid = Q(status=Order.Status.PAID)
     orders = Order.objects.filter(shift=shift).aggregate(
-        n=Count("id"), discount=Sum("discount"), total=Sum("total")
+        n=Count("id"),
+        paid=Count("id", filter=paid),
+        discounted=Count("id", filter=paid & Q(discount__gt=0)),
+        subtotal=Sum("subtotal", filter=paid),
+        total=Sum("total", filter=paid),
+        discount=Sum("discount", filter=paid),
     )
-    paid_orders = Order.objects.filter(shift=shift, status=Order.Status.PAID).aggregate(
-        n=Count("id"), total=Sum("total"), subtotal=Sum("subtotal"), discount=Sum("discount")
-    )
-    discounted = Order.objects.filter(shift=shift, status=Order.Status.PAID, discount__gt=0).count()
     actions: dict[str, dict[str, Any]] = defaultdict(lambda: {"count": 0, "amount": ZERO})
     for row in (
         ShiftAction.objects.filter(shift=shift)
@@ -122,16 +124,16 @@ def compute(shift: Shift, *, counted_cash: Decimal | None = None) -> dict[str, A
         "tickets": sum(e["tickets"] for e in sold),
         "persons": sum(e["persons"] for e in sold),
         "orders": orders["n"] or 0,
-        "paid_orders": paid_orders["n"] or 0,
-        "sales_subtotal": _m(paid_orders["subtotal"]),
-        "sales_total": _m(paid_orders["total"]),
+        "paid_orders": orders["paid"] or 0,
+        "sales_subtotal": _m(orders["subtotal"]),
+        "sales_total": _m(orders["total"]),
         "methods": methods,
         "taken": _m(taken),
         "paid_back": _m(paid_back),
         "net": _m(taken - paid_back),
         "refund_fees": _m(fees),
         "refunds": sum(v["count"] for v in paid_out.values()),
-        "discounts": {"orders": discounted, "amount": _m(paid_orders["discount"])},
+        "discounts": {"orders": orders["discounted"], "amount": _m(orders["discount"])},
         "approvals": actions[ShiftAction.Kind.APPROVAL]["count"],
         "approvals_refused": actions[ShiftAction.Kind.APPROVAL_REFUSED]["count"],
         "voids": {
@@ -150,10 +152,6 @@ def compute(shift: Shift, *, counted_cash: Decimal | None = None) -> dict[str, A
         },
     }
     return report
-
-
-def expected_cash(report: dict[str, Any]) -> Decimal:
-    return Decimal(report["cash"]["expected"])
 
 
 def check(shift: Shift) -> list[str]:

@@ -113,7 +113,7 @@ def shift_close(
         shift.open_terminal = None
         shift.open_cashier = None
         shift.counted_cash = counted
-        shift.expected_cash = handover.expected_cash(report)
+        shift.expected_cash = Decimal(report["cash"]["expected"])
         shift.difference = counted - shift.expected_cash
         shift.close_note = note[:300]
         shift.report = report
