@@ -17,6 +17,7 @@ from admit.boxoffice.services import (
     stock_receive,
     stock_return,
     stock_use,
+    stock_void,
 )
 from admit.catalog.models import Product, Site
 from admit.core.errors import DomainError
@@ -200,3 +201,43 @@ def test_one_scanned_serial_activated_twice_at_once_binds_one_ticket(world):
     assert {e.code for e in refused} == {"stock_used"}
     assert StockSerial.objects.get(batch=world["batch"], number=7).ticket_id == bound[0].ticket_id
     assert_every_serial_once(world)
+
+
+def test_overlapping_ranges_issued_at_once_go_to_one_cashier_whole(world):
+    # Two store clerks hand out overlapping ranges at the same instant: one range moves whole,
+    # the other is refused and moves nothing.
+    ranges = [("cashier", 1, 60), ("cashier2", 41, 100)] * 2
+    results = run_concurrently(lambda i: issue(world, *ranges[i]), len(ranges))
+    done = [i for i, r in enumerate(results) if r is None]
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert len(done) == 1 and len(refused) == 3, results
+    assert {e.code for e in refused} == {"stock_not_in_store"}
+    who, first, last = ranges[done[0]]
+    issued = StockSerial.objects.filter(batch=world["batch"], status=S.ISSUED)
+    assert sorted(issued.values_list("number", flat=True)) == list(range(first, last + 1))
+    assert set(issued.values_list("holder_id", flat=True)) == {world[who].pk}
+    assert StockMovement.objects.filter(batch=world["batch"], kind="issue").count() == 1
+    assert stock_report.problems() == []
+
+
+def test_paper_voided_while_it_is_scanned_is_either_voided_or_used(world):
+    issue(world, "cashier", 1, 50)
+    [ticket] = sell(world["cashier"], 1)
+    shift = open_shift(world["cashier"])
+    serial = StockSerial.objects.get(batch=world["batch"], number=7)
+
+    def act(i: int) -> object:
+        if i % 2:
+            return stock_void(serial=serial, reason="torn", actor=world["cashier"])
+        return stock_activate(shift=shift, ticket=ticket, serial=serial, actor=world["cashier"])
+
+    results = run_concurrently(act, 2)
+    assert [type(r) for r in results if not isinstance(r, DomainError)] == [StockSerial], results
+    row = StockSerial.objects.get(pk=serial.pk)
+    if isinstance(results[0], StockSerial):  # the scan won
+        assert (row.status, row.ticket_id) == (S.USED, ticket.pk)
+        assert results[1].code in {"stock_used", "stock_not_issued"}  # read before or after
+    else:
+        assert (row.status, row.ticket_id) == (S.VOIDED, None)
+        assert results[0].code in {"stock_voided", "stock_used"}
+    assert stock_report.problems() == []

@@ -24,6 +24,7 @@ from admit.boxoffice.services import (
     stock_void,
 )
 from admit.catalog.models import Product, Site
+from admit.catalog.services import product_save, site_save
 from admit.core.errors import DomainError
 from admit.core.models import AuditEntry
 from admit.demo.data import cashier_on_shift
@@ -167,11 +168,11 @@ def test_receive_needs_the_right(world):
 
 
 def test_a_pre_printed_batch_must_be_for_a_product_of_its_site(world):
-    other = Site.objects.exclude(pk=world["site"].pk).first()
-    if other is not None:
-        product = Product.objects.filter(site=other).first()
-        if product is not None:
-            fails("stock_batch_invalid", receive, world, product=product)
+    admin = world["admin"]
+    other = site_save(instance=Site(code="elsewhere", name="别处"), actor=admin)
+    alien = product_save(instance=Product(site=other, code="alien", name="外票"), actor=admin)
+    fails("stock_batch_invalid", receive, world, product=alien)
+    assert not StockBatch.objects.filter(code="T1").exists()
     batch = receive(world, product=Product.objects.get(code="adult"))
     assert batch.product is not None and batch.product.code == "adult"
 

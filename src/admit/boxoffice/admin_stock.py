@@ -4,6 +4,7 @@ and the reconciliation of every serial's fate and every gap."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -44,6 +45,18 @@ def _cashiers() -> QuerySet[Any]:
         .distinct()
         .order_by("username")
     )
+
+
+def _context(
+    model_admin: admin.ModelAdmin, request: HttpRequest, title: str, **extra: Any
+) -> dict[str, Any]:
+    """What an admin page of the model needs besides ``extra``."""
+    return {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "opts": model_admin.model._meta,
+        **extra,
+    }
 
 
 # --- Forms ------------------------------------------------------------------------------------
@@ -207,8 +220,8 @@ class StockBatchAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("numbers"))
     def range_display(self, obj: StockBatch) -> str:
-        count = obj.last_number - obj.first_number + 1
-        return f"{obj.serial_of(obj.first_number)}–{obj.serial_of(obj.last_number)} ({count})"
+        label = stock_report.range_label(obj, obj.first_number, obj.last_number)
+        return f"{label} ({obj.last_number - obj.first_number + 1})"
 
     @admin.display(description=_("in the store"), ordering="n_in_store")
     def in_store(self, obj: Any) -> int:
@@ -265,19 +278,12 @@ class StockBatchAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def _context(self, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
-        return {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "opts": self.model._meta,
-            **extra,
-        }
-
     def overview_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
         batches, total = stock_report.overview()
-        context = self._context(
+        context = _context(
+            self,
             request,
             gettext("Paper stock reconciliation"),
             batches=batches,
@@ -292,7 +298,8 @@ class StockBatchAdmin(admin.ModelAdmin):
         batch = get_object_or_404(StockBatch.objects.select_related("site", "product"), pk=batch_id)
         report = stock_report.batch_report(batch)
         page = Paginator(report.runs, RUNS_PER_PAGE).get_page(request.GET.get("p"))
-        context = self._context(
+        context = _context(
+            self,
             request,
             gettext("Paper stock reconciliation: %(batch)s") % {"batch": batch},
             batch=batch,
@@ -303,15 +310,35 @@ class StockBatchAdmin(admin.ModelAdmin):
 
     # --- Actions ----------------------------------------------------------------------------
 
-    def _range_page(
+    def _one_batch(self, request: HttpRequest, queryset: QuerySet[StockBatch]) -> StockBatch | None:
+        batches = list(queryset[:2])
+        if len(batches) != 1:
+            self.message_user(request, gettext("Choose exactly one batch."), level=messages.WARNING)
+            return None
+        return batches[0]
+
+    def _range_action(
         self,
         request: HttpRequest,
         batch: StockBatch,
-        form: forms.Form,
+        *,
         action: str,
         title: str,
-    ) -> HttpResponse:
-        context = self._context(
+        form: RangeForm,
+        apply: Callable[[dict[str, Any]], str],
+    ) -> HttpResponse | None:
+        """The intermediate page of a range action: ``form`` shown until it is applied, then
+        ``apply`` (a stock service) called with its data; a refusal is shown on the form."""
+        if form.is_bound and form.is_valid():
+            try:
+                done = apply(form.cleaned_data)
+            except DomainError as exc:
+                form.add_error(None, str(exc.message))
+            else:
+                self.message_user(request, done, level=messages.SUCCESS)
+                return None
+        context = _context(
+            self,
             request,
             title,
             batch=batch,
@@ -322,13 +349,6 @@ class StockBatchAdmin(admin.ModelAdmin):
         )
         return TemplateResponse(request, "admin/boxoffice/stock_range.html", context)
 
-    def _one_batch(self, request: HttpRequest, queryset: QuerySet[StockBatch]) -> StockBatch | None:
-        batches = list(queryset[:2])
-        if len(batches) != 1:
-            self.message_user(request, gettext("Choose exactly one batch."), level=messages.WARNING)
-            return None
-        return batches[0]
-
     @admin.action(description=_("Issue a range to a cashier…"), permissions=["change"])
     def issue_range(
         self, request: HttpRequest, queryset: QuerySet[StockBatch]
@@ -336,43 +356,41 @@ class StockBatchAdmin(admin.ModelAdmin):
         batch = self._one_batch(request, queryset)
         if batch is None:
             return None
-        title = gettext("Issue paper of %(batch)s to a cashier") % {"batch": batch.code}
-        if "apply" not in request.POST:
+        if "apply" in request.POST:
+            form = IssueForm(request.POST)
+        else:  # proposes the next hundred numbers in the store
             first = (
                 StockSerial.objects.filter(batch=batch, status=S.IN_STORE)
                 .order_by("number")
                 .values_list("number", flat=True)
                 .first()
             )
-            initial = {"first": first, "last": min(batch.last_number, (first or 0) + 99)}
-            return self._range_page(
-                request, batch, IssueForm(initial=initial), "issue_range", title
+            form = IssueForm(
+                initial={"first": first, "last": min(batch.last_number, (first or 0) + 99)}
             )
-        form = IssueForm(request.POST)
-        if form.is_valid():
-            try:
-                done = stock_issue(
-                    batch=batch,
-                    first_number=form.cleaned_data["first"],
-                    last_number=form.cleaned_data["last"],
-                    cashier=form.cleaned_data["cashier"],
-                    actor=request.user,
-                )
-            except DomainError as exc:
-                form.add_error(None, str(exc.message))
-            else:
-                self.message_user(
-                    request,
-                    ngettext(
-                        "%(n)d paper ticket issued to %(cashier)s.",
-                        "%(n)d paper tickets issued to %(cashier)s.",
-                        done,
-                    )
-                    % {"n": done, "cashier": form.cleaned_data["cashier"]},
-                    level=messages.SUCCESS,
-                )
-                return None
-        return self._range_page(request, batch, form, "issue_range", title)
+
+        def issue(data: dict[str, Any]) -> str:
+            done = stock_issue(
+                batch=batch,
+                first_number=data["first"],
+                last_number=data["last"],
+                cashier=data["cashier"],
+                actor=request.user,
+            )
+            return ngettext(
+                "%(n)d paper ticket issued to %(cashier)s.",
+                "%(n)d paper tickets issued to %(cashier)s.",
+                done,
+            ) % {"n": done, "cashier": data["cashier"]}
+
+        return self._range_action(
+            request,
+            batch,
+            action="issue_range",
+            title=gettext("Issue paper of %(batch)s to a cashier") % {"batch": batch.code},
+            form=form,
+            apply=issue,
+        )
 
     @admin.action(description=_("Return a range to the store…"), permissions=["change"])
     def return_range(
@@ -381,33 +399,25 @@ class StockBatchAdmin(admin.ModelAdmin):
         batch = self._one_batch(request, queryset)
         if batch is None:
             return None
-        title = gettext("Return paper of %(batch)s to the store") % {"batch": batch.code}
-        if "apply" not in request.POST:
-            return self._range_page(request, batch, RangeForm(), "return_range", title)
-        form = RangeForm(request.POST)
-        if form.is_valid():
-            try:
-                done = stock_return(
-                    batch=batch,
-                    first=form.cleaned_data["first"],
-                    last=form.cleaned_data["last"],
-                    actor=request.user,
-                )
-            except DomainError as exc:
-                form.add_error(None, str(exc.message))
-            else:
-                self.message_user(
-                    request,
-                    ngettext(
-                        "%(n)d paper ticket returned to the store.",
-                        "%(n)d paper tickets returned to the store.",
-                        done,
-                    )
-                    % {"n": done},
-                    level=messages.SUCCESS,
-                )
-                return None
-        return self._range_page(request, batch, form, "return_range", title)
+
+        def give_back(data: dict[str, Any]) -> str:
+            done = stock_return(
+                batch=batch, first=data["first"], last=data["last"], actor=request.user
+            )
+            return ngettext(
+                "%(n)d paper ticket returned to the store.",
+                "%(n)d paper tickets returned to the store.",
+                done,
+            ) % {"n": done}
+
+        return self._range_action(
+            request,
+            batch,
+            action="return_range",
+            title=gettext("Return paper of %(batch)s to the store") % {"batch": batch.code},
+            form=RangeForm(request.POST if "apply" in request.POST else None),
+            apply=give_back,
+        )
 
 
 # --- Serials ----------------------------------------------------------------------------------
@@ -495,14 +505,14 @@ class StockSerialAdmin(admin.ModelAdmin):
             for line in refused[:10]:
                 self.message_user(request, line, level=messages.ERROR)
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("Void paper tickets"),
-            "opts": self.model._meta,
-            "serials": serials,
-            "form": form,
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        }
+        context = _context(
+            self,
+            request,
+            gettext("Void paper tickets"),
+            serials=serials,
+            form=form,
+            action_checkbox_name=ACTION_CHECKBOX_NAME,
+        )
         return TemplateResponse(request, "admin/boxoffice/stock_void.html", context)
 
 
@@ -531,5 +541,4 @@ class StockMovementAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("numbers"))
     def range_display(self, obj: StockMovement) -> str:
-        lo, hi = obj.batch.serial_of(obj.first_number), obj.batch.serial_of(obj.last_number)
-        return lo if lo == hi else f"{lo}–{hi}"
+        return stock_report.range_label(obj.batch, obj.first_number, obj.last_number)

@@ -25,6 +25,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
+from admit.tickets.models import Ticket
+
 from .models import StockBatch, StockMovement, StockSerial
 
 S = StockSerial.Status
@@ -162,13 +164,15 @@ def _users(ids: Iterable[int | None]) -> dict[int, str]:
     return {u.pk: str(u) for u in get_user_model().objects.filter(pk__in=wanted)}
 
 
-def _label(batch: StockBatch, first: int, last: int) -> str:
+def range_label(batch: StockBatch, first: int, last: int) -> str:
+    """ "A0000001–A0000100", or one serial."""
     if first == last:
         return batch.serial_of(first)
     return f"{batch.serial_of(first)}–{batch.serial_of(last)}"
 
 
-def _runs_of(numbers: Iterable[int]) -> list[tuple[int, int]]:
+def runs_of(numbers: Iterable[int]) -> list[tuple[int, int]]:
+    """Numbers as contiguous (first, last) runs."""
     out: list[tuple[int, int]] = []
     for n in sorted(numbers):
         if out and n == out[-1][1] + 1:
@@ -226,17 +230,16 @@ def cashier_figures(batch: StockBatch | None = None) -> list[CashierFigures]:
     )
 
 
-def overview(site: Any = None) -> tuple[list[tuple[StockBatch, Figures]], Figures]:
+def overview() -> tuple[list[tuple[StockBatch, Figures]], Figures]:
     """Every batch with its figures, and the totals."""
-    batches = StockBatch.objects.select_related("site", "product").order_by("-received_at", "code")
-    if site is not None:
-        batches = batches.filter(site=site)
-    batch_list = list(batches)
-    figures = batch_figures(batch_list)
+    batches = list(
+        StockBatch.objects.select_related("site", "product").order_by("-received_at", "code")
+    )
+    figures = batch_figures(batches)
     total = Figures()
     for f in figures.values():
         total.add(f)
-    return [(b, figures[b.pk]) for b in batch_list], total
+    return [(b, figures[b.pk]) for b in batches], total
 
 
 # --- Fates ------------------------------------------------------------------------------------
@@ -257,16 +260,11 @@ def serial_runs(batch: StockBatch) -> list[Run]:
             "void_reason",
         )
     )
-    holders = dict(
-        (u.pk, str(u))
-        for u in get_user_model().objects.filter(
-            pk__in=StockSerial.objects.filter(batch=batch, holder__isnull=False)
-            .values("holder_id")
-            .distinct()
-        )
+    holders = _users(
+        StockSerial.objects.filter(batch=batch, holder__isnull=False)
+        .values_list("holder_id", flat=True)
+        .distinct()
     )
-    from admit.tickets.models import Ticket
-
     status_labels = dict(S.choices)
     ticket_labels = dict(Ticket.Status.choices)
     runs: list[Run] = []
@@ -295,7 +293,7 @@ def serial_runs(batch: StockBatch) -> list[Run]:
             )
         )
     for run in runs:
-        run.label = _label(batch, run.first, run.last)
+        run.label = range_label(batch, run.first, run.last)
     return runs
 
 
@@ -316,8 +314,8 @@ def gaps(batch: StockBatch) -> list[Gap]:
     if StockSerial.objects.filter(batch=batch).count() != expected:
         present = set(StockSerial.objects.filter(batch=batch).values_list("number", flat=True))
         absent = (n for n in range(batch.first_number, batch.last_number + 1) if n not in present)
-        for lo, hi in _runs_of(absent):
-            out.append(Gap("missing", lo, hi, _label(batch, lo, hi)))
+        for lo, hi in runs_of(absent):
+            out.append(Gap("missing", lo, hi, range_label(batch, lo, hi)))
     issues: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
     uses: dict[int, list[tuple[int, int]]] = defaultdict(list)
     moves = StockMovement.objects.filter(
@@ -352,9 +350,9 @@ def gaps(batch: StockBatch) -> list[Gap]:
             start = bisect_right(use_ids, since)
             if start < len(cashier_uses) and suffix[start] > number:
                 skipped.append(number)
-        for lo, hi in _runs_of(skipped):
+        for lo, hi in runs_of(skipped):
             out.append(
-                Gap("skipped", lo, hi, _label(batch, lo, hi), cashier=names.get(cashier, ""))
+                Gap("skipped", lo, hi, range_label(batch, lo, hi), cashier=names.get(cashier, ""))
             )
         # A use is out of order when, since its serial was handed over, a higher one was used.
         for issue_id, first, last in cashier_issues:
@@ -381,12 +379,12 @@ def gaps(batch: StockBatch) -> list[Gap]:
     return out
 
 
-def batch_report(batch: StockBatch, *, with_runs: bool = True) -> BatchReport:
+def batch_report(batch: StockBatch) -> BatchReport:
     return BatchReport(
         batch=batch,
         figures=batch_figures([batch])[batch.pk],
         cashiers=cashier_figures(batch),
-        runs=serial_runs(batch) if with_runs else [],
+        runs=serial_runs(batch),
         gaps=gaps(batch),
     )
 
@@ -394,9 +392,10 @@ def batch_report(batch: StockBatch, *, with_runs: bool = True) -> BatchReport:
 def problems() -> list[str]:
     """Figures that do not add up, for tests and checks: empty when all is well."""
     out: list[str] = []
-    batches = list(StockBatch.objects.all())
+    batches = list(StockBatch.objects.order_by("code"))
+    figures = batch_figures(batches)
     for b in batches:
-        f = batch_figures([b])[b.pk]
+        f = figures[b.pk]
         if not f.balanced:
             out.append(f"batch {b.code}: received {f.received} ≠ {f.accounted}")
     for c in cashier_figures():

@@ -20,17 +20,38 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from admit.accounts.rights import has
 from admit.catalog.models import Product, Site
 from admit.core.audit import snapshot
-from admit.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from admit.core.errors import PermissionDenied
 from admit.core.services import actor_label, audit_record
 from admit.tickets.models import Ticket
 
-from ..errors import NotYourShift, ShiftNotOpen
+from ..errors import (
+    NotACashier,
+    NotYourShift,
+    ShiftNotOpen,
+    StockBatchExists,
+    StockBatchInvalid,
+    StockEmpty,
+    StockNotInStore,
+    StockNotIssued,
+    StockNotYours,
+    StockOutsideBatch,
+    StockOverlap,
+    StockRangeInvalid,
+    StockRangeTooLarge,
+    StockSerialNotFound,
+    StockUsed,
+    StockVoided,
+    StockWrongProduct,
+    TicketHasPaper,
+    TicketNotValid,
+    VoidReasonRequired,
+)
 from ..models import Shift, StockBatch, StockMovement, StockSerial
+from ..stock_report import range_label, runs_of
 
 MAX_RANGE = 1_000_000
 MAX_NUMBER = 2_147_483_647  # a PositiveIntegerField on every database
@@ -40,110 +61,6 @@ CODE_RE = re.compile(r"^[-a-zA-Z0-9_]{1,40}$")
 PREFIX_RE = re.compile(r"^[A-Za-z0-9-]{0,8}$")
 
 Status = StockSerial.Status
-
-
-# --- Refusals ---------------------------------------------------------------------------------
-
-
-class StockRangeInvalid(ValidationFailed):
-    code = "stock_range_invalid"
-    default_message = _(
-        "Enter whole numbers from 0 upwards, the last not below the first, that fit the number "
-        "of digits."
-    )
-
-
-class StockRangeTooLarge(ValidationFailed):
-    code = "stock_range_too_large"
-    default_message = _("One range may hold at most 1,000,000 numbers.")
-
-
-class StockBatchInvalid(ValidationFailed):
-    code = "stock_batch_invalid"
-    default_message = _(
-        "Give the batch a code of letters, digits and dashes, a prefix of at most 8 letters or "
-        "digits, and a product of the batch's site."
-    )
-
-
-class StockBatchExists(Conflict):
-    code = "stock_batch_exists"
-    default_message = _("A batch with this code was received before.")
-
-
-class StockOverlap(Conflict):
-    code = "stock_overlap"
-    default_message = _("Some of these numbers were already received in another batch.")
-
-
-class StockOutsideBatch(ValidationFailed):
-    code = "stock_outside_batch"
-    default_message = _("These numbers are not all in the batch.")
-
-
-class StockNotInStore(Conflict):
-    code = "stock_not_in_store"
-    default_message = _(
-        "Only paper in the store can be issued; some of these numbers are issued, used or voided."
-    )
-
-
-class StockNotIssued(Conflict):
-    code = "stock_not_issued"
-    default_message = _("Only paper issued to a cashier and not used yet can be returned or sold.")
-
-
-class NotACashier(ValidationFailed):
-    code = "not_a_cashier"
-    default_message = _("Paper can only be issued to an active user who sells at the window.")
-
-
-class VoidReasonRequired(ValidationFailed):
-    code = "void_reason_required"
-    default_message = _("Say why this paper is voided.")
-
-
-class StockUsed(Conflict):
-    code = "stock_used"
-    default_message = _(
-        "This paper was handed out with a ticket and cannot be voided or used again; refund the "
-        "ticket if it must not be used."
-    )
-
-
-class StockVoided(Conflict):
-    code = "stock_voided"
-    default_message = _("This paper was voided.")
-
-
-class StockEmpty(Conflict):
-    code = "stock_empty"
-    default_message = _("You have no paper left for this ticket: ask the store for more.")
-
-
-class StockNotYours(PermissionDenied):
-    code = "stock_not_yours"
-    default_message = _("This paper was issued to another cashier or belongs to another site.")
-
-
-class StockSerialNotFound(NotFound):
-    code = "stock_serial_not_found"
-    default_message = _("No paper ticket has this number.")
-
-
-class StockWrongProduct(Conflict):
-    code = "stock_wrong_product"
-    default_message = _("This paper is pre-printed for another ticket type.")
-
-
-class TicketHasPaper(Conflict):
-    code = "ticket_has_paper"
-    default_message = _("This ticket is already bound to a paper serial.")
-
-
-class TicketNotValid(Conflict):
-    code = "ticket_not_valid"
-    default_message = _("Only a valid ticket can be bound to paper.")
 
 
 # --- Helpers ----------------------------------------------------------------------------------
@@ -190,23 +107,6 @@ def _in_batch(batch: StockBatch, first: Any, last: Any) -> tuple[int, int]:
             }
         )
     return lo, hi
-
-
-def _label(batch: StockBatch, lo: int, hi: int) -> str:
-    if lo == hi:
-        return batch.serial_of(lo)
-    return f"{batch.serial_of(lo)}–{batch.serial_of(hi)}"
-
-
-def _runs(numbers: Sequence[int]) -> list[tuple[int, int]]:
-    """Sorted numbers as contiguous (first, last) runs."""
-    out: list[tuple[int, int]] = []
-    for n in numbers:
-        if out and n == out[-1][1] + 1:
-            out[-1] = (out[-1][0], n)
-        else:
-            out.append((n, n))
-    return out
 
 
 def _offenders(batch: StockBatch, lo: int, hi: int, wanted: str) -> list[str]:
@@ -344,7 +244,7 @@ def stock_issue(
             action="action",
             obj=batch,
             verb="stock_issue",
-            note=f"{_label(batch, lo, hi)} → {cashier}",
+            note=f"{range_label(batch, lo, hi)} → {cashier}",
         )
     return done
 
@@ -385,7 +285,7 @@ def stock_return(
         movements = [
             _movement(batch, StockMovement.Kind.RETURN, a, b, b - a + 1, actor, cashier_id=holder)
             for holder, numbers in sorted(by_holder.items())
-            for a, b in _runs(numbers)
+            for a, b in runs_of(numbers)
         ]
         StockMovement.objects.bulk_create(movements)
         audit_record(
@@ -393,7 +293,7 @@ def stock_return(
             action="action",
             obj=batch,
             verb="stock_return",
-            note=_label(batch, lo, hi),
+            note=range_label(batch, lo, hi),
         )
     return done
 
