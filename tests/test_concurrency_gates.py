@@ -129,3 +129,44 @@ def test_one_card_bound_to_two_passes_at_once_serves_only_one(api, monkeypatch):
     refused = [r for r in results if isinstance(r, DomainError)]
     assert len(refused) == 1 and refused[0].code == "medium_in_use", results
     assert TicketMedium.objects.filter(active_value="04A2B3C4").count() == 1
+
+
+def test_a_revocation_committed_after_a_later_one_still_reaches_offline_lanes(api, vendor):
+    """Revocation ids are drawn at insert and committed in any order: a refund still open when
+    a lane fetched its bundle commits later with an id below that bundle's cursor. The lane's
+    next bundle (since that cursor) must still carry it."""
+    import threading
+
+    from django.db import transaction
+
+    from admit.access.selectors import offline_bundle
+    from admit.tickets.models import Revocation
+    from admit.tickets.services import tickets_end
+
+    if vendor == "sqlite":
+        pytest.skip("SQLite runs one writer at a time: revocations commit in id order")
+    slow, fast = (Ticket.objects.get(pk=t["id"]) for t in sell(api, quantity=2))
+    inserted, fetched = threading.Event(), threading.Event()
+    lane = lane_config("east-1")
+
+    def act(i: int):
+        if i == 0:  # a refund that revokes its ticket, then takes its time to commit
+            with transaction.atomic():
+                tickets_end(tickets=[slow], status=Ticket.Status.REFUNDED)
+                inserted.set()
+                assert fetched.wait(timeout=20)
+            return None
+        assert inserted.wait(timeout=20)
+        with transaction.atomic():
+            tickets_end(tickets=[fast], status=Ticket.Status.REFUNDED)
+        try:
+            return offline_bundle(lane=lane)
+        finally:
+            fetched.set()
+
+    results = run_concurrently(act, 2)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    first = results[1]
+    assert first["revocations"] == [fast.pk]
+    assert Revocation.objects.get(ticket=slow).pk < first["cursor"]  # committed out of order
+    assert slow.pk in offline_bundle(lane=lane, since=first["cursor"])["revocations"]

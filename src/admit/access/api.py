@@ -70,10 +70,6 @@ class ResolveIn(Schema):
     note: str = Field("", max_length=2000)
 
 
-def _language(request: HttpRequest) -> str:
-    return "zh" if (get_language() or "zh").startswith("zh") else "en"
-
-
 def _gate_caller(request: HttpRequest, lane_code: str, *perms: str) -> tuple[LaneConfig, Any]:
     """The lane, checked against the caller: a device only at its own lane, staff by right."""
     lane = selectors.lane_config(lane_code)
@@ -155,7 +151,7 @@ def scan_create(request: HttpRequest, lane: str, payload: ScanIn) -> Any:
         device_id=device.pk if device else None,
         operator_id=None if device else request.user.pk,
     )
-    return outcome.as_json(_language(request))
+    return outcome.as_json(get_language() or "zh")
 
 
 @router.post(

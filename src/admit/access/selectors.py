@@ -234,13 +234,16 @@ def recent_scans(lane_ids: Iterable[int], per_lane: int = 5) -> dict[int, list[S
 
 
 BUNDLE_DAYS = 3  # the calendar and media a bundle carries: today and the next days
+# Longer than any transaction that revokes a ticket stays open after its revocation row.
+REVOCATION_OVERLAP = dt.timedelta(minutes=10)
 
 
 def offline_bundle(*, lane: LaneConfig, since: int = 0) -> dict[str, Any]:
     """What a lane needs to judge scans offline (see ``access.offline``): public keys, the
     lane's and products' rules, the site's calendar for the next days, the tickets revoked since
-    ``since`` (the cursor of an earlier bundle; 0: all that are still within their validity) and
-    the media bound to tickets usable in those days, hashed."""
+    ``since`` (the cursor of an earlier bundle, with those revoked just before it again; 0: all
+    that are still within their validity) and the media bound to tickets usable in those days,
+    hashed."""
     from .offline import medium_digest
 
     today = local_now(lane.time_zone).date()
@@ -250,12 +253,19 @@ def offline_bundle(*, lane: LaneConfig, since: int = 0) -> dict[str, Any]:
         {"key_id": k.key_id, "public_key": k.public_key_b64}
         for k in SigningKey.objects.filter(retired_at__isnull=True).order_by("key_id")
     ]
-    revoked = Revocation.objects.filter(site_id=lane.site_id, pk__gt=max(since, 0)).filter(
+    site_revocations = Revocation.objects.filter(site_id=lane.site_id)
+    # The cursor is read before the list, so the list holds at least what the cursor covers.
+    cursor = site_revocations.order_by("-pk").values_list("pk", flat=True).first() or 0
+    newer = Q(pk__gt=max(since, 0))
+    mark = site_revocations.filter(pk=since).values_list("at", flat=True).first()
+    if mark is not None:
+        # Ids are drawn at insert but committed in any order: a refund still open when the
+        # earlier bundle read its cursor commits later with a lower id. What was revoked shortly
+        # before the cursor's own row is sent again, so that such a late one is never skipped.
+        newer |= Q(pk__lt=since, at__gte=mark - REVOCATION_OVERLAP)
+    revoked = site_revocations.filter(newer).filter(
         Q(valid_until__isnull=True) | Q(valid_until__gte=today)
     )
-    cursor = (
-        Revocation.objects.filter(site_id=lane.site_id).order_by("-pk").values_list("pk", flat=True)
-    ).first() or 0
     usable = Ticket.objects.filter(
         site_id=lane.site_id, status__in=Ticket.LIVE, valid_from__lte=last
     ).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))

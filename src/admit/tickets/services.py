@@ -199,9 +199,11 @@ def medium_bind(*, ticket: Ticket, kind: str, value: str, actor: Any) -> TicketM
         )
     if kind not in (locked.product.allowed_media or []):
         raise MediumNotAllowed(details={"type": kind, "allowed": locked.product.allowed_media})
-    existing = TicketMedium.objects.filter(ticket=locked, kind=kind, active_value=normalized)
-    if existing.exists():
-        return existing.get()
+    existing = TicketMedium.objects.filter(
+        ticket=locked, kind=kind, active_value=normalized
+    ).first()
+    if existing is not None:
+        return existing
     if kind == TicketMedium.Kind.CARD:
         # Card binds queue on one row lock, so two windows binding the same card to two tickets
         # at once cannot both find it free (binding is rare; scans never take this lock).
