@@ -17,10 +17,13 @@ from admit.boxoffice.services.kiosk import (
     COOKIE_NAME,
     GRANT_SECONDS,
     LOOKUP_FAILURES,
+    kiosk_pair,
+    kiosk_unpair,
 )
 from admit.catalog.models import Site
 from admit.catalog.selectors import product_price, site_day
 from admit.catalog.services import site_save
+from admit.core.errors import PermissionDenied
 from admit.core.models import AuditEntry
 from admit.core.services import model_save
 from admit.inventory.models import Pool
@@ -151,6 +154,13 @@ def test_only_supervisors_pair_and_only_kiosk_terminals(demo: None, clock: Any) 
     assert response.status_code == 400
     assert 'data-code="not_a_kiosk"' in response.content.decode()
     assert COOKIE_NAME not in supervisor.cookies
+    # The services themselves refuse whoever lacks the right, whatever page calls them.
+    tokens = ApiToken.objects.filter(device=kiosk.device).count()
+    with pytest.raises(PermissionDenied):
+        kiosk_pair(terminal=kiosk, actor=_user("cashier"))
+    with pytest.raises(PermissionDenied):
+        kiosk_unpair(cookie="", actor=_user("cashier"))
+    assert ApiToken.objects.filter(device=kiosk.device).count() == tokens
 
 
 def test_the_back_office_stops_a_kiosk_at_its_next_request(demo: None, clock: Any) -> None:
@@ -338,6 +348,12 @@ def test_engine_refusals_are_translated_and_change_nothing(demo: None, clock: An
     refused([{"product": adult.pk, "quantity": 21, "slot": slot["slot"]}], 400, "invalid_quantity")
     refused([{"product": 999999, "quantity": 1}], 400, "unknown_product")
     refused([{"product": "x", "quantity": 1}], 400, "invalid_number")
+    refused([{"product": adult.pk, "quantity": True, "slot": slot["slot"]}], 400, "invalid_number")
+    refused([{"product": adult.pk, "quantity": 1.5, "slot": slot["slot"]}], 400, "invalid_number")
+    # More lines than a sale may have are refused, not cut short.
+    refused(
+        [{"product": adult.pk, "quantity": 1, "slot": slot["slot"]}] * 21, 400, "invalid_quantity"
+    )
     allocations_release_due()  # channels' quotas for today have fallen back to all
     pool = Pool.objects.get(pk=slot["slot"])
     pool.capacity = pool.held + pool.sold + pool.reserved + 1

@@ -39,7 +39,7 @@ import contextlib
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from admit.accounts.models import ApiToken
+from admit.accounts.rights import has
 from admit.accounts.services import token_authenticate, token_create, token_revoke
 from admit.catalog.models import Channel, Product
 from admit.catalog.selectors import products_on_sale, site_day
@@ -80,7 +81,7 @@ from admit.sales.services import (
     order_pay_online,
     order_place,
 )
-from admit.sales.services.orders import site_today
+from admit.sales.services.orders import MAX_LINES, site_today
 from admit.tickets.models import Ticket
 
 from ..errors import ProductNotAllowed, TerminalInactive
@@ -93,6 +94,7 @@ PAIRING_SALT = "admit.boxoffice.kiosk.pairing"
 ORDER_SALT = "admit.boxoffice.kiosk.order"
 GRANT_SALT = "admit.boxoffice.kiosk.pickup"
 TOKEN_NAME = "kiosk screen"
+PAIR_PERMISSION = "boxoffice.change_terminal"
 DAYS_SHOWN = 7
 ORDER_TOKEN_SECONDS = 6 * 3600
 GRANT_SECONDS = 5 * 60
@@ -197,11 +199,17 @@ def kiosk_actor(terminal: Terminal) -> KioskActor:
 # --- Pairing --------------------------------------------------------------------------------
 
 
+def _may_pair(actor: Any) -> None:
+    if not has(actor, PAIR_PERMISSION):
+        raise PermissionDenied(details={"needs": [PAIR_PERMISSION]})
+
+
 @transaction.atomic
 def kiosk_pair(*, terminal: Terminal, actor: Any) -> str:
     """Bind a browser to a kiosk terminal; returns the signed value of the browser's cookie.
 
     A terminal is one screen: pairing again revokes the credential of the earlier pairing."""
+    _may_pair(actor)
     if terminal.kind != Terminal.Kind.KIOSK:
         raise NotAKiosk(details={"terminal": terminal.code})
     if not terminal.is_active:
@@ -256,6 +264,7 @@ def kiosk_terminal(*, cookie: str) -> Terminal:
 @transaction.atomic
 def kiosk_unpair(*, cookie: str, actor: Any) -> Terminal | None:
     """Revoke the credential behind a browser's cookie; returns the terminal it named."""
+    _may_pair(actor)
     try:
         terminal_id, secret = _cookie_data(cookie)
     except KioskNotPaired:
@@ -275,10 +284,10 @@ def kiosk_unpair(*, cookie: str, actor: Any) -> Terminal | None:
 # --- What a kiosk sells ---------------------------------------------------------------------
 
 
-def _channel() -> Channel:
-    channel = Channel.objects.filter(code="kiosk", is_active=True).first()
+def _channel(terminal: Terminal) -> Channel:
+    channel = Channel.objects.filter(code=terminal.channel_code, is_active=True).first()
     if channel is None:
-        raise sales_errors.UnknownChannel(details={"channel": "kiosk"})
+        raise sales_errors.UnknownChannel(details={"channel": terminal.channel_code})
     return channel
 
 
@@ -293,9 +302,11 @@ def kiosk_days(*, terminal: Terminal, now: dt.datetime | None = None) -> list[di
     return out
 
 
-def _sold_here(terminal: Terminal) -> set[int] | None:
-    ids = set(terminal.products.values_list("pk", flat=True))
-    return ids or None
+def _sells(terminal: Terminal) -> Callable[[int, str], bool]:
+    """Whether this kiosk sells a product (given its id and kind): admissions and combos,
+    narrowed by the terminal's list of products (empty: all)."""
+    listed = set(terminal.products.values_list("pk", flat=True))
+    return lambda pk, kind: kind in KIOSK_KINDS and (not listed or pk in listed)
 
 
 def kiosk_offer(
@@ -309,8 +320,8 @@ def kiosk_offer(
         raise sales_errors.NotOnSale(details={"date": day.isoformat()})
     if site_day(site=terminal.site, day=day).closed:
         raise SiteClosed(details={"date": day.isoformat()})
-    channel = _channel()
-    allowed = _sold_here(terminal)
+    channel = _channel(terminal)
+    sells = _sells(terminal)
     local_now = (
         timezone.localtime(now, zoneinfo.ZoneInfo(terminal.site.time_zone)).time()
         if day == today
@@ -319,7 +330,7 @@ def kiosk_offer(
     out = []
     for priced in products_on_sale(site=terminal.site, day=day, channel=channel):
         product = priced.product
-        if product.kind not in KIOSK_KINDS or (allowed is not None and product.pk not in allowed):
+        if not sells(product.pk, product.kind):
             continue
         if product.takes_capacity:
             pools_ensure(site=terminal.site, day=day, zones=product.capacity_zones)
@@ -353,6 +364,14 @@ def kiosk_offer(
 # --- Selling --------------------------------------------------------------------------------
 
 
+def _digits(phone: str) -> str:
+    """A phone number as its digits (spaces and dashes dropped): 5 to 20 of them."""
+    digits = re.sub(r"\D", "", phone)
+    if not 5 <= len(digits) <= 20:
+        raise InvalidPhone(details={"phone": phone[:32]})
+    return digits
+
+
 @dataclass(frozen=True)
 class KioskSale:
     order: Order
@@ -370,26 +389,26 @@ def kiosk_order_place(
 ) -> KioskSale:
     """Sell at a kiosk: place the order on the kiosk channel and start its QR payment, in one
     transaction. Returns a signed token that lets this kiosk follow and print the order."""
+    if len(lines) > MAX_LINES:  # refused before the products are looked up
+        raise sales_errors.InvalidQuantity(details={"lines": len(lines), "max": MAX_LINES})
     ids = {ln.product for ln in lines}
-    allowed = _sold_here(terminal)
+    sells = _sells(terminal)
     kinds = dict(Product.objects.filter(pk__in=ids, site=terminal.site).values_list("pk", "kind"))
     for index, ln in enumerate(lines):
         if ln.product not in kinds:
             raise sales_errors.UnknownProduct(details={"line": index, "product": ln.product})
-        if kinds[ln.product] not in KIOSK_KINDS or (
-            allowed is not None and ln.product not in allowed
-        ):
+        if not sells(ln.product, kinds[ln.product]):
             raise ProductNotAllowed(details={"line": index, "product": ln.product})
         if ln.quantity > MAX_QUANTITY:
             raise sales_errors.InvalidQuantity(
                 details={"line": index, "quantity": ln.quantity, "max": MAX_QUANTITY}
             )
-    phone = re.sub(r"\D", "", contact_phone)
-    if contact_phone.strip() and not 5 <= len(phone) <= 20:
-        raise InvalidPhone(details={"phone": contact_phone[:32]})
+    phone = _digits(contact_phone) if contact_phone.strip() else ""
     actor = kiosk_actor(terminal)
     with transaction.atomic():
-        order = order_place(channel="kiosk", lines=lines, actor=actor, contact_phone=phone, now=now)
+        order = order_place(
+            channel=terminal.channel_code, lines=lines, actor=actor, contact_phone=phone, now=now
+        )
         intent = None
         if order.status == Order.Status.PENDING:
             intent = order_pay_online(order=order, actor=actor, notify_url=notify_url)
@@ -473,24 +492,22 @@ class Pickup:
     grant: str
 
 
-def _failures_since(terminal: Terminal, since: dt.datetime) -> list[dt.datetime]:
-    return list(
+def _check_rate(terminal: Terminal, now: dt.datetime) -> None:
+    """``LOOKUP_FAILURES`` failed lookups within ``LOOKUP_WINDOW``: wait until the oldest of
+    them has left the window. (A soft limit: lookups racing on one screen may pass it by a
+    few, which does not make a key guessable.)"""
+    recent = list(
         AuditEntry.objects.filter(
             content_type=ContentType.objects.get_for_model(Terminal),
             object_id=str(terminal.pk),
             verb=LOOKUP_FAILED,
-            at__gte=since,
+            at__gte=now - LOOKUP_WINDOW,
         )
-        .order_by("at")
-        .values_list("at", flat=True)
+        .order_by("-at")
+        .values_list("at", flat=True)[:LOOKUP_FAILURES]
     )
-
-
-def _check_rate(terminal: Terminal) -> None:
-    now = timezone.now()
-    failures = _failures_since(terminal, now - LOOKUP_WINDOW)
-    if len(failures) >= LOOKUP_FAILURES:
-        wait = failures[-LOOKUP_FAILURES] + LOOKUP_WINDOW - now
+    if len(recent) == LOOKUP_FAILURES:
+        wait = recent[-1] + LOOKUP_WINDOW - now
         raise LookupLocked(details={"retry_after": max(1, int(wait.total_seconds()) + 1)})
 
 
@@ -541,9 +558,7 @@ def _by_id(terminal: Terminal, value: str, today: dt.date) -> list[Ticket]:
 
 
 def _by_phone(terminal: Terminal, value: str, last4: str, today: dt.date) -> list[Ticket]:
-    phone = re.sub(r"\D", "", value)
-    if not 5 <= len(phone) <= 20:
-        raise InvalidPhone()
+    phone = _digits(value)
     tail = normalize_code(last4)
     if len(tail) != 4 or any(c not in ALPHABET for c in tail):
         raise InvalidCodePart()
@@ -569,8 +584,9 @@ def kiosk_lookup(
     ``already_printed``. A search that finds nothing counts toward the kiosk's limit."""
     if by not in ("code", "id", "phone"):
         raise InvalidLookup(details={"by": by[:20]})
-    _check_rate(terminal)
-    today = site_today(terminal.site, now or timezone.now())
+    now = now or timezone.now()
+    _check_rate(terminal, now)
+    today = site_today(terminal.site, now)
     try:
         if by == "code":
             tickets = _by_code(terminal, value, today)
