@@ -11,10 +11,10 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import connection
 
 from .models import Version
+from .sql import execute, table
 
 T = TypeVar("T")
 
@@ -29,12 +29,16 @@ _caches: dict[str, tuple[int, dict[Any, Any]]] = {}
 
 
 def version_bump(name: str) -> None:
-    if not Version.objects.filter(name=name).update(value=F("value") + 1):
-        try:
-            with transaction.atomic():
-                Version.objects.create(name=name, value=1)
-        except IntegrityError:
-            Version.objects.filter(name=name).update(value=F("value") + 1)
+    """Add one to the counter ``name``, creating it at 1: one upsert statement, so that racing
+    first bumps neither fail nor deadlock (on MariaDB an insert-then-update after a duplicate
+    key let several losers hold shared locks and wait on each other)."""
+    q = connection.ops.quote_name
+    t, key, value = table(Version), q("name"), q("value")
+    if connection.vendor == "mysql":
+        on_conflict = f"ON DUPLICATE KEY UPDATE {value} = {value} + 1"
+    else:  # PostgreSQL, SQLite ≥ 3.24
+        on_conflict = f"ON CONFLICT ({key}) DO UPDATE SET {value} = {t}.{value} + 1"
+    execute(f"INSERT INTO {t} ({key}, {value}) VALUES (%s, 1) {on_conflict}", [name])
 
 
 def versions() -> dict[str, int]:
