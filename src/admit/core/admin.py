@@ -115,7 +115,6 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         ("at", admin.DateFieldListFilter),
     )
     search_fields = ("object_repr", "actor_label", "source_ip", "object_id", "request_id", "verb")
-    date_hierarchy = "at"
     list_per_page = 50
     readonly_fields = (
         "at",

@@ -42,7 +42,6 @@ class OrderAdmin(ReadOnlyAdmin):
         "=lines__visitors__id_number",
         "=tickets__serial",
     )
-    date_hierarchy = "placed_at"
     list_select_related = ("site", "channel", "created_by", "account")
     change_form_template = "admin/sales/order/change_form.html"
 
