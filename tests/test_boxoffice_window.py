@@ -757,3 +757,17 @@ def test_a_pass_sold_at_the_window_gets_the_members_card_bound(
     assert refused["error"]["code"] == "medium_in_use"
     post(pos, f"/boxoffice/pos/orders/{other.code}/tickets/{ticket.pk}/bind", {"uid": "0A0B"}, 404)
     assert TicketMedium.objects.filter(kind="card").count() == 1
+
+
+@pytest.mark.parametrize("quantity", [1.5, True, "2x"])
+def test_a_quantity_that_is_no_whole_number_is_refused_not_rounded(
+    pos: Any, cashier: User, shift: Shift, quantity: Any
+) -> None:
+    refused = post(
+        pos,
+        "/boxoffice/pos/checkout",
+        {"lines": [basket("adult", quantity=quantity)], "tenders": [{"method": "cash"}]},
+        400,
+    )
+    assert refused["error"]["code"] == "invalid_number"
+    assert not Order.objects.exists()

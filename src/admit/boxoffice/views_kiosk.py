@@ -4,8 +4,6 @@ browser's pairing cookie (see ``services/kiosk.py``)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +24,7 @@ from admit.sales.services import LineRequest
 from admit.sales.views import qr_svg
 
 from .errors import TerminalNotFound
+from .json_calls import date_in, error_response, int_in, json_body
 from .models import Terminal
 from .services import kiosk as svc
 
@@ -64,10 +63,6 @@ TEXT = {
 View = Callable[..., HttpResponse]
 
 
-def _error(exc: DomainError) -> JsonResponse:
-    return JsonResponse({"error": exc.as_dict()}, status=exc.status)
-
-
 def kiosk_call(view: Callable[..., HttpResponse]) -> View:
     """A JSON call of a paired kiosk: the terminal comes from the cookie; refusals of the
     engine become the uniform error body with their status, never a 500."""
@@ -77,41 +72,11 @@ def kiosk_call(view: Callable[..., HttpResponse]) -> View:
             terminal = svc.kiosk_terminal(cookie=request.COOKIES.get(svc.COOKIE_NAME, ""))
             return view(request, terminal, *args, **kwargs)
         except DomainError as exc:
-            return _error(exc)
+            return error_response(exc)
 
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
     return never_cache(wrapped)
-
-
-def _body(request: HttpRequest) -> dict[str, Any]:
-    try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(code="invalid_json") from exc
-    if not isinstance(data, dict):
-        raise ValidationFailed(code="invalid_json")
-    return data
-
-
-def _date(value: Any) -> dt.date:
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError as exc:
-        raise ValidationFailed(code="invalid_date", details={"date": str(value)[:20]}) from exc
-
-
-def _int(value: Any, field: str) -> int:
-    """A whole number given as a JSON number or a string (not true/false, not 1.5)."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValidationFailed(code="invalid_number", details={"field": field})
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise ValidationFailed(code="invalid_number", details={"field": field}) from exc
-    if not -(2**31) <= number < 2**31:
-        raise ValidationFailed(code="invalid_number", details={"field": field})
-    return number
 
 
 def _pdf(body: bytes) -> HttpResponse:
@@ -162,7 +127,7 @@ def days(request: HttpRequest, terminal: Terminal) -> HttpResponse:
 @require_GET
 @kiosk_call
 def offer(request: HttpRequest, terminal: Terminal) -> HttpResponse:
-    products = svc.kiosk_offer(terminal=terminal, day=_date(request.GET.get("date", "")))
+    products = svc.kiosk_offer(terminal=terminal, day=date_in(request.GET.get("date", "")))
     return JsonResponse(
         {
             "products": [{**p, "price": money_str(p["price"])} for p in products],
@@ -185,8 +150,8 @@ def _order_out(order: Order) -> dict[str, Any]:
 @require_POST
 @kiosk_call
 def order_create(request: HttpRequest, terminal: Terminal) -> HttpResponse:
-    data = _body(request)
-    day = _date(data.get("date", ""))
+    data = json_body(request)
+    day = date_in(data.get("date", ""))
     raw_lines = data.get("lines")
     if not isinstance(raw_lines, list) or not raw_lines:
         raise ValidationFailed(code="no_lines")
@@ -199,10 +164,10 @@ def order_create(request: HttpRequest, terminal: Terminal) -> HttpResponse:
             raise ValidationFailed(code="invalid_visitor")
         lines.append(
             LineRequest(
-                product=_int(raw.get("product"), "product"),
+                product=int_in(raw.get("product"), "product"),
                 date=day,
-                quantity=_int(raw.get("quantity"), "quantity"),
-                slot=_int(raw["slot"], "slot") if raw.get("slot") is not None else None,
+                quantity=int_in(raw.get("quantity"), "quantity"),
+                slot=int_in(raw["slot"], "slot") if raw.get("slot") is not None else None,
                 visitors=svc.visitors_in(visitors[:200]),
             )
         )
@@ -230,14 +195,16 @@ def order_status(request: HttpRequest, terminal: Terminal) -> HttpResponse:
 @require_POST
 @kiosk_call
 def order_cancel(request: HttpRequest, terminal: Terminal) -> HttpResponse:
-    order = svc.kiosk_order_cancel(terminal=terminal, token=str(_body(request).get("token", "")))
+    order = svc.kiosk_order_cancel(
+        terminal=terminal, token=str(json_body(request).get("token", ""))
+    )
     return JsonResponse({"order": _order_out(order)})
 
 
 @require_POST
 @kiosk_call
 def order_print(request: HttpRequest, terminal: Terminal) -> HttpResponse:
-    token = str(_body(request).get("token", ""))
+    token = str(json_body(request).get("token", ""))
     return _pdf(svc.kiosk_order_print(terminal=terminal, token=token))
 
 
@@ -247,7 +214,7 @@ def order_print(request: HttpRequest, terminal: Terminal) -> HttpResponse:
 @require_POST
 @kiosk_call
 def pickup_lookup(request: HttpRequest, terminal: Terminal) -> HttpResponse:
-    data = _body(request)
+    data = json_body(request)
     found = svc.kiosk_lookup(
         terminal=terminal,
         by=str(data.get("by", "")),
@@ -266,7 +233,7 @@ def pickup_lookup(request: HttpRequest, terminal: Terminal) -> HttpResponse:
 @require_POST
 @kiosk_call
 def pickup_print(request: HttpRequest, terminal: Terminal) -> HttpResponse:
-    grant = str(_body(request).get("grant", ""))
+    grant = str(json_body(request).get("grant", ""))
     return _pdf(svc.kiosk_pickup_print(terminal=terminal, grant=grant))
 
 
@@ -293,7 +260,7 @@ def pair(request: HttpRequest) -> HttpResponse:
                 response = redirect(reverse("kiosk:pair"))
                 response.delete_cookie(svc.COOKIE_NAME, samesite="Lax")
                 return response
-            terminal = Terminal.objects.filter(pk=_int(request.POST.get("terminal"), "t")).first()
+            terminal = Terminal.objects.filter(pk=int_in(request.POST.get("terminal"), "t")).first()
             if terminal is None:
                 raise TerminalNotFound()
             value = svc.kiosk_pair(terminal=terminal, actor=request.user)

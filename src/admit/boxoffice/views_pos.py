@@ -10,7 +10,6 @@ sees a refusal page; bad input is a 400 with a code, never a 500.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
@@ -60,6 +59,7 @@ from admit.tickets.services import medium_bind
 
 from . import handover
 from .errors import NoOpenShift, TerminalNotFound
+from .json_calls import date_in, error_response, int_in, json_body
 from .models import DiscountPreset, Shift, Terminal, TicketPrint
 from .selectors import open_shift
 from .services import (
@@ -92,20 +92,6 @@ def _may_sell(user: Any) -> bool:
     return has(user, SELL)
 
 
-def _error(exc: DomainError) -> JsonResponse:
-    return JsonResponse({"error": exc.as_dict()}, status=exc.status)
-
-
-def _body(request: HttpRequest) -> dict[str, Any]:
-    try:
-        data = json.loads(request.body or b"{}", parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(_("The request is not valid JSON."), code="invalid_json") from exc
-    if not isinstance(data, dict):
-        raise ValidationFailed(_("The request is not valid JSON."), code="invalid_json")
-    return data
-
-
 PosView = Callable[..., HttpResponse]
 
 
@@ -128,9 +114,9 @@ def pos_json(view: PosView) -> PosView:
                 raise NoOpenShift(details={"user": user.get_username()})
             return view(request, shift, *args, **kwargs)
         except DomainError as exc:
-            return _error(exc)
+            return error_response(exc)
         except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
-            return _error(ValidationFailed(details={"reason": type(exc).__name__}))
+            return error_response(ValidationFailed(details={"reason": type(exc).__name__}))
 
     return wrapped
 
@@ -314,19 +300,11 @@ def open_(request: HttpRequest) -> HttpResponse:
 # --- Reading: the day's products, a basket's price, recent sales ----------------------------
 
 
-def _date(value: Any) -> dt.date:
-    try:
-        day = dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise ValidationFailed(code="invalid_date", details={"date": str(value)[:20]}) from exc
-    return day
-
-
 @require_GET
 @pos_json
 def day(request: HttpRequest, shift: Shift) -> HttpResponse:
     """The products this cashier sells here, with the day's price and places left by slot."""
-    when = _date(request.GET.get("date") or "")
+    when = date_in(request.GET.get("date") or "")
     site = shift.terminal.site
     info = site_day(site=site, day=when)
     channel = Channel.objects.get(code=shift.terminal.channel_code)
@@ -380,18 +358,6 @@ def day(request: HttpRequest, shift: Shift) -> HttpResponse:
     )
 
 
-def _int(value: Any, field: str, *, low: int = -(2**31), high: int = 2**31) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
-        raise ValidationFailed(code="invalid_number", details={"field": field})
-    try:
-        number = int(value)
-    except (ValueError, ArithmeticError) as exc:
-        raise ValidationFailed(code="invalid_number", details={"field": field}) from exc
-    if not low <= number <= high:
-        raise ValidationFailed(code="invalid_number", details={"field": field})
-    return number
-
-
 def _lines(data: dict[str, Any], shift: Shift) -> list[LineRequest]:
     raw = data.get("lines")
     if not isinstance(raw, list) or not raw:
@@ -407,11 +373,11 @@ def _lines(data: dict[str, Any], shift: Shift) -> list[LineRequest]:
             raise ValidationFailed(code="invalid_visitor", details={"line": index})
         out.append(
             LineRequest(
-                product=_int(ln.get("product"), "product"),
-                date=_date(ln.get("date")),
-                quantity=_int(ln.get("quantity"), "quantity"),
-                slot=_int(ln["slot"], "slot") if ln.get("slot") is not None else None,
-                persons=_int(ln["persons"], "persons") if ln.get("persons") is not None else None,
+                product=int_in(ln.get("product"), "product"),
+                date=date_in(ln.get("date")),
+                quantity=int_in(ln.get("quantity"), "quantity"),
+                slot=int_in(ln["slot"], "slot") if ln.get("slot") is not None else None,
+                persons=int_in(ln["persons"], "persons") if ln.get("persons") is not None else None,
                 visitors=tuple(
                     VisitorIn(
                         str(v.get("name", ""))[:100],
@@ -444,7 +410,7 @@ def _percent(data: dict[str, Any]) -> tuple[Decimal | None, str]:
 def quote(request: HttpRequest, shift: Shift) -> HttpResponse:
     """A basket's price by the sales engine, nothing sold: lines, discount, total, and whether
     the discount needs a supervisor."""
-    data = _body(request)
+    data = json_body(request)
     lines = _lines(data, shift)
     percent, reason = _percent(data)
     manual = ManualDiscount(percent=percent, reason=reason) if percent else None
@@ -616,7 +582,7 @@ def _tenders(data: dict[str, Any]) -> list[Tender]:
 def _account(data: dict[str, Any]) -> Account | None:
     if data.get("account") in (None, ""):
         return None
-    account = Account.objects.filter(pk=_int(data["account"], "account")).first()
+    account = Account.objects.filter(pk=int_in(data["account"], "account")).first()
     if account is None:
         raise NotFound(code="account_not_found", details={"account": str(data["account"])[:20]})
     return account
@@ -680,7 +646,7 @@ def _idempotent(request: HttpRequest, data: dict[str, Any], fn: Callable[[], Any
 def checkout(request: HttpRequest, shift: Shift) -> HttpResponse:
     """Sell a basket: place and pay in one go (cash, card, account, in parts), or place it and
     show a QR code for the visitor to pay online."""
-    data = _body(request)
+    data = json_body(request)
     lines = _lines(data, shift)
     percent, reason = _percent(data)
     tenders = _tenders(data)
@@ -739,7 +705,7 @@ def order(request: HttpRequest, shift: Shift, code: str) -> HttpResponse:
 @pos_json
 def pay(request: HttpRequest, shift: Shift, code: str) -> HttpResponse:
     """Take what is due on a waiting order: in parts at the window, or by QR code."""
-    data = _body(request)
+    data = json_body(request)
     found = _order(request, shift, code)
     if data.get("qr"):
         if found.status != Order.Status.PENDING or paid_total(found) >= found.total:
@@ -769,13 +735,13 @@ def _ticket_ids(data: dict[str, Any]) -> list[int] | None:
         return None
     if not isinstance(raw, list) or not raw or len(raw) > 2000:
         raise ValidationFailed(code="invalid_tickets")
-    return [_int(t, "tickets", low=1) for t in raw]
+    return [int_in(t, "tickets", low=1) for t in raw]
 
 
 @require_POST
 @pos_json
 def refund(request: HttpRequest, shift: Shift, code: str) -> HttpResponse:
-    data = _body(request)
+    data = json_body(request)
     found = _order(request, shift, code)
     rows = window_refund(
         shift=shift,
@@ -796,7 +762,7 @@ def refund(request: HttpRequest, shift: Shift, code: str) -> HttpResponse:
 @require_POST
 @pos_json
 def void(request: HttpRequest, shift: Shift, code: str) -> HttpResponse:
-    data = _body(request)
+    data = json_body(request)
     found = _order(request, shift, code)
     amount = window_void(
         shift=shift, actor=request.user, order=found, reason=str(data.get("reason") or "")
@@ -809,7 +775,7 @@ def void(request: HttpRequest, shift: Shift, code: str) -> HttpResponse:
 def print_(request: HttpRequest, shift: Shift, code: str) -> HttpResponse:
     """The PDF of an order's tickets (all valid ones, or those named) for the window's
     printer; a ticket printed before is a reprint, with a reason."""
-    data = _body(request)
+    data = json_body(request)
     found = _order(request, shift, code)
     ids = _ticket_ids(data)
     tickets = [t for t in found.tickets.all() if ids is None or t.pk in ids]
@@ -831,7 +797,7 @@ def print_(request: HttpRequest, shift: Shift, code: str) -> HttpResponse:
 @pos_json
 def bind(request: HttpRequest, shift: Shift, code: str, ticket: int) -> HttpResponse:
     """Bind a member's card (its UID) to a pass sold here."""
-    data = _body(request)
+    data = json_body(request)
     found = _order(request, shift, code)
     target = Ticket.objects.filter(order=found, pk=ticket).first()
     if target is None:
