@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from admit.accounts.models import User
-from admit.boxoffice.models import Shift, StockBatch, StockSerial, TicketPrint
+from admit.boxoffice.models import Shift, ShiftAction, StockBatch, StockSerial, TicketPrint
 from admit.boxoffice.selectors import open_shift
 from admit.boxoffice.services import Tender, stock_issue, stock_receive, window_sell
 from admit.boxoffice.services.printing import tickets_print
@@ -88,3 +88,27 @@ def test_first_prints_take_the_next_serials_and_too_little_paper_refuses(world):
     assert refused.value.code == "stock_empty"
     assert not TicketPrint.objects.filter(ticket__in=more).exists()
     assert StockSerial.objects.get(serial="T9000003").status == "issued"
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_one_ticket_printed_at_two_windows_at_once_is_one_first_print_and_one_reprint(clock):
+    from tests.conftest import load_demo, run_concurrently
+
+    load_demo()
+    cashier = cashier_on_shift()
+    shift = open_shift(cashier)
+    assert shift is not None
+    assert StockSerial.objects.filter(holder=cashier, status="issued").exists()  # paper in hand
+    [ticket] = _sell(shift, cashier, 1)
+    results = run_concurrently(
+        lambda i: tickets_print(
+            tickets=[Ticket.objects.get(pk=ticket.pk)], actor=cashier, shift=shift, reason="again"
+        ),
+        2,
+    )
+    assert all(isinstance(r, bytes) for r in results), results
+    kinds = sorted(TicketPrint.objects.filter(ticket=ticket).values_list("kind", flat=True))
+    assert kinds == sorted([TicketPrint.Kind.FIRST, TicketPrint.Kind.REPRINT])
+    assert StockSerial.objects.filter(ticket=ticket).count() == 1  # one sheet of paper
+    assert ShiftAction.objects.filter(ticket=ticket, kind=ShiftAction.Kind.REPRINT).count() == 1

@@ -30,6 +30,7 @@ from admit.boxoffice.models import (
 )
 from admit.boxoffice.printing import (
     FIELDS,
+    PREVIEW_BARCODE,
     PREVIEW_CODE,
     LayoutInvalid,
     layout_problems,
@@ -309,6 +310,23 @@ def test_fields_sit_where_the_layout_puts_them(world):
     assert ticket.code != PREVIEW_CODE
 
 
+@pytest.mark.parametrize("builtin", [False, True])
+def test_a_preview_admits_nobody_with_a_template_or_the_built_in_layout(world, builtin):
+    ticket = world.filter(product__code="adult").first()
+    if builtin:
+        TicketTemplate.objects.update(is_active=False)
+    with translation.override("en"):
+        preview = tickets_preview(tickets=[ticket], page="a4", actor=supervisor())
+    text = one_page(preview)
+    assert "样张 PREVIEW" in text and ticket.serial in text
+    assert ("Show this code at the gate" in text) is builtin
+    assert qr_matrix(preview) == [list(r) for r in qr.make(PREVIEW_CODE).matrix]
+    if not builtin:  # the demo's A4 template has a barcode: it holds no ticket number either
+        height = next(i["height"] for i in starter_layout("a4") if i["field"] == "barcode")
+        assert barcode_bars(preview, height) == code128_bars(PREVIEW_BARCODE)
+    assert not TicketPrint.objects.filter(ticket=ticket).exists()
+
+
 def test_the_point_of_sale_previews_a_ticket_on_its_paper(world):
     ticket = world.get(product__code="show")
     url = f"/boxoffice/tickets/{ticket.pk}/preview.pdf"
@@ -327,6 +345,10 @@ def test_the_point_of_sale_previews_a_ticket_on_its_paper(world):
     gate = Client()
     gate.force_login(User.objects.get(username="gate"))
     assert gate.get(url).status_code == 403
+    # An agency's booker may see orders, but only its account's: this window sale is not one.
+    agent = Client()
+    agent.force_login(User.objects.get(username="agent"))
+    assert agent.get(url).status_code == 404
 
 
 # --- Which template -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import asdict
 from typing import Any
 
 from django import forms
@@ -35,12 +36,15 @@ from .printing import (
     PAPER_WIDTH_MM,
     PREVIEW,
     ROLL_MAX_MM,
+    LayoutInvalid,
+    LogoInvalid,
     PrintPage,
     TicketData,
     designer_fields,
     layout_clean,
     layout_problems,
     logo_bytes,
+    logo_check,
     png_size,
     render,
     sample_data,
@@ -76,15 +80,10 @@ class TicketTemplateForm(forms.ModelForm):
         upload = self.cleaned_data.get("logo_file")
         if not upload:
             return None
-        data = upload.read(MAX_LOGO_BYTES + 1)
         try:
-            if len(data) > MAX_LOGO_BYTES:
-                raise DomainError()
-            png_size(data)
-        except DomainError as exc:
-            raise forms.ValidationError(
-                gettext("The logo must be a PNG picture of at most 200 KB."), code="logo_invalid"
-            ) from exc
+            data = logo_check(upload.read(MAX_LOGO_BYTES + 1))
+        except LogoInvalid as exc:
+            raise forms.ValidationError(str(exc.message), code=exc.code) from exc
         return base64.b64encode(data).decode()
 
     def clean(self) -> dict[str, Any]:
@@ -208,9 +207,7 @@ class TicketTemplateAdmin(AuditedModelAdmin):
         site = obj.site if obj is not None else Site.objects.filter(is_active=True).first()
         product = obj.products.first() if obj is not None else None
         sample = _sample(site, product, obj.terms if obj is not None else "")
-        values: dict[str, str] = {}
-        if sample is not None:
-            values = {name: sample.value(name) for name in sample.__dataclass_fields__}
+        values: dict[str, str] = asdict(sample) if sample is not None else {}
         logo = ""
         logo_ratio = 1.0
         if obj is not None and obj.logo:
@@ -273,12 +270,13 @@ class TicketTemplateAdmin(AuditedModelAdmin):
             return HttpResponseBadRequest(
                 gettext("The layout cannot be read."), content_type="text/plain; charset=utf-8"
             )
-        problems = layout_problems(layout, paper)
-        if problems:
+        try:
+            clean = layout_clean(layout, paper)
+        except LayoutInvalid as exc:
             return HttpResponseBadRequest(
-                "\n".join(p.message for p in problems), content_type="text/plain; charset=utf-8"
+                "\n".join(e["message"] for e in exc.details["errors"]),
+                content_type="text/plain; charset=utf-8",
             )
-        clean = layout_clean(layout, paper)
         template = None
         if request.GET.get("template", "").isdigit():
             template = TicketTemplate.objects.filter(pk=request.GET["template"]).first()
@@ -289,7 +287,9 @@ class TicketTemplateAdmin(AuditedModelAdmin):
         product = template.products.first() if template is not None else None
         sample = _sample(site, product, request.GET.get("terms", ""))
         if sample is None:
-            return HttpResponseBadRequest(gettext("Choose a site first."))
+            return HttpResponseBadRequest(
+                gettext("Choose a site first."), content_type="text/plain; charset=utf-8"
+            )
         logo = b""
         if template is not None and template.logo:
             logo = logo_bytes(template.logo)

@@ -41,14 +41,16 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
 from admit.core.errors import ValidationFailed
-from admit.core.money import money_str
 from admit.tickets import pdf
 from admit.tickets.pdf import Column, Op, TicketFace, mask_name
 
 # --- Paper ---------------------------------------------------------------------------------
 
-PAPER_WIDTH_MM: dict[str, float] = {"80mm": 80, "a4": 210}
-PAPER_HEIGHT_MM: dict[str, float | None] = {"80mm": None, "a4": 297}  # None: a roll
+# The papers of the built-in layout (tickets/pdf.py), in mm.
+PAPER_WIDTH_MM: dict[str, float] = {name: round(f.width / mm, 1) for name, f in pdf.PAGES.items()}
+PAPER_HEIGHT_MM: dict[str, float | None] = {  # None: a roll
+    name: round(f.height / mm, 1) if f.height else None for name, f in pdf.PAGES.items()
+}
 ROLL_MAX_MM = 400  # the longest ticket a roll is cut to
 ROLL_TAIL_MM = 5  # paper left below the lowest field
 LEADING = 1.3  # line height / type size, as the designer shows it
@@ -56,6 +58,7 @@ LEADING = 1.3  # line height / type size, as the designer shows it
 REPRINT = "重印 REPRINT"  # both languages on purpose: a gate keeper of either reads it
 PREVIEW = "样张 PREVIEW"
 PREVIEW_CODE = "ADMIT-PREVIEW-NOT-VALID"  # a preview's QR code and barcode admit nobody
+PREVIEW_BARCODE = "PREVIEW"
 
 
 def paper_height(paper: str) -> float:
@@ -303,16 +306,21 @@ def png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
+def logo_check(data: bytes) -> bytes:
+    """``data`` if it is a PNG picture of at most ``MAX_LOGO_BYTES``; raises ``LogoInvalid``."""
+    if len(data) > MAX_LOGO_BYTES:
+        raise LogoInvalid()
+    png_size(data)
+    return data
+
+
 def logo_bytes(encoded: str) -> bytes:
     """The PNG in a template's ``logo`` (base64); raises ``LogoInvalid``."""
     try:
         data = base64.b64decode(encoded.strip(), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise LogoInvalid() from exc
-    if len(data) > MAX_LOGO_BYTES:
-        raise LogoInvalid()
-    png_size(data)
-    return data
+    return logo_check(data)
 
 
 def tiny_png(width: int, height: int, pixel: Any) -> bytes:
@@ -366,13 +374,12 @@ def _local(at: dt.datetime, time_zone: str) -> str:
 
 
 def _visit(start: dt.date | None, end: dt.date | None) -> str:
-    if start and end and start == end:
-        return pdf._day(start)
-    if start and end:
-        return f"{start.isoformat()} – {end.isoformat()}"
-    if start:
-        return _("from %(date)s") % {"date": start.isoformat()}
-    return ""
+    row = pdf.validity(start, end)
+    return row[1] if row else ""
+
+
+def _persons(count: int) -> str:
+    return ngettext("%(count)d person", "%(count)d persons", count) % {"count": count}
 
 
 def ticket_data(
@@ -387,19 +394,13 @@ def ticket_data(
     """The fields of one ticket (its product, site and order loaded) in the active language.
     ``terms`` are the template's; without them, the product's."""
     site = ticket.site
-    slot = ""
-    if ticket.slot_start and ticket.slot_end:
-        slot = f"{pdf._hm(ticket.slot_start)}–{pdf._hm(ticket.slot_end)}"
-    persons = ngettext("%(count)d person", "%(count)d persons", ticket.persons) % {
-        "count": ticket.persons
-    }
     return TicketData(
-        site=pdf._names(site, english)[0],
-        product=pdf._names(ticket.product, english)[0],
+        site=pdf.names(site, english)[0],
+        product=pdf.names(ticket.product, english)[0],
         visit_date=_visit(ticket.valid_from, ticket.valid_until),
-        slot=slot,
-        persons=persons,
-        price=f"¥{money_str(ticket.price)}",
+        slot=pdf.slot_text(ticket),
+        persons=_persons(ticket.persons),
+        price=pdf.price_text(ticket.price),
         code=ticket.code,
         serial=ticket.serial,
         stock_serial=stock_serial,
@@ -417,15 +418,15 @@ def sample_data(
     """A made-up ticket of ``site`` (and ``product``) for the designer and its preview."""
     day = now.astimezone(zoneinfo.ZoneInfo(site.time_zone)).date()
     return TicketData(
-        site=pdf._names(site, english)[0],
-        product=pdf._names(product, english)[0] if product is not None else _("Admission ticket"),
+        site=pdf.names(site, english)[0],
+        product=pdf.names(product, english)[0] if product is not None else _("Admission ticket"),
         visit_date=_visit(day, day),
         slot="09:30–10:30",
-        persons=ngettext("%(count)d person", "%(count)d persons", 2) % {"count": 2},
+        persons=_persons(2),
         price="¥120.00",
         code=PREVIEW_CODE,
         serial="SAMPLE0000001",
-        barcode="PREVIEW",
+        barcode=PREVIEW_BARCODE,
         stock_serial="A0000123",
         order="SAMPLE0001",
         holder=mask_name("张小三"),
@@ -445,13 +446,6 @@ def _text_value(item: Mapping[str, Any], data: TicketData) -> str:
     if value and item.get("label") and name != "text":
         value = f"{FIELDS[name].label}: {value}"
     return value
-
-
-def _qr(x: float, y: float, width: float, code: str) -> tuple[list[Op], float]:
-    ops: list[Op] = []
-    col = Column(x, width, y, ops)
-    col.qr(code, width)
-    return ops, col.y
 
 
 def _barcode(x: float, y: float, width: float, height: float, value: str) -> tuple[Op, float]:
@@ -479,36 +473,21 @@ def _logo(x: float, y: float, width: float, logo: bytes) -> tuple[Op, float]:
     return op, y + height
 
 
-def layout_ops(
-    layout: Sequence[Mapping[str, Any]],
-    data: TicketData,
-    *,
-    paper: str,
-    logo: bytes = b"",
-    mark: str = "",
+def _field_ops(
+    layout: Sequence[Mapping[str, Any]], data: TicketData, logo: bytes
 ) -> tuple[list[Op], float]:
-    """How to draw one ticket with ``layout``, and the page's height in points."""
-    page_w = PAPER_WIDTH_MM[paper] * mm
-    fixed_h = PAPER_HEIGHT_MM[paper]
-    shift = 0.0
-    mark_ops: list[Op] = []
-    if mark:  # a framed band at the top; the fields move down below it where there is room
-        op, band = pdf.mark_box(4 * mm, 3 * mm, page_w - 8 * mm, mark, 12)
-        mark_ops.append(op)
-        lowest = _reach(layout, data, logo)
-        if fixed_h is None or lowest + band + 2 * mm <= fixed_h * mm - 5 * mm:
-            shift = band + 2 * mm
+    """How to draw the fields of ``layout`` with ``data``, and how far down (points) they reach."""
     ops: list[Op] = []
     reach = 0.0
     for item in layout:
-        x, y, width = item["x"] * mm, item["y"] * mm + shift, item["width"] * mm
+        x, y, width = item["x"] * mm, item["y"] * mm, item["width"] * mm
         kind = FIELDS[item["field"]].kind
-        bottom = y
         if kind == "qr":
             if not data.code:
                 continue
-            qr_ops, bottom = _qr(x, y, width, data.code)
-            ops.extend(qr_ops)
+            col = Column(x, width, y, ops)
+            col.qr(data.code, width)
+            bottom = col.y
         elif kind == "barcode":
             value = data.barcode or data.serial
             if not value:
@@ -535,17 +514,39 @@ def layout_ops(
             )
             bottom = col.y
         reach = max(reach, bottom)
+    return ops, reach
+
+
+def _lowered(op: Op, by: float) -> Op:
+    """``op`` drawn ``by`` points further down the page."""
+
+    def lowered(c: Canvas, h: float) -> None:
+        op(c, h - by)
+
+    return lowered
+
+
+def layout_ops(
+    layout: Sequence[Mapping[str, Any]],
+    data: TicketData,
+    *,
+    paper: str,
+    logo: bytes = b"",
+    mark: str = "",
+) -> tuple[list[Op], float]:
+    """How to draw one ticket with ``layout``, and the page's height in points."""
+    ops, reach = _field_ops(layout, data, logo)
+    fixed_h = PAPER_HEIGHT_MM[paper]
+    if mark:  # a framed band at the top; the fields move down below it where there is room
+        page_w = PAPER_WIDTH_MM[paper] * mm
+        mark_op, band = pdf.mark_box(4 * mm, 3 * mm, page_w - 8 * mm, mark, 12)
+        if fixed_h is None or reach + band + 2 * mm <= fixed_h * mm - 5 * mm:
+            ops = [_lowered(op, band + 2 * mm) for op in ops]
+            reach += band + 2 * mm
+        ops.append(mark_op)  # the mark last: on top of anything under it
     if fixed_h is not None:
-        height = fixed_h * mm
-    else:
-        height = math.ceil(max(reach, shift) + ROLL_TAIL_MM * mm)
-    return ops + mark_ops, height  # the mark last: on top of anything under it
-
-
-def _reach(layout: Sequence[Mapping[str, Any]], data: TicketData, logo: bytes) -> float:
-    """How far down (points) ``layout`` reaches for ``data``, without drawing."""
-    _ops, height = layout_ops(layout, data, paper="80mm", logo=logo)
-    return height - ROLL_TAIL_MM * mm
+        return ops, fixed_h * mm
+    return ops, math.ceil(reach + ROLL_TAIL_MM * mm)
 
 
 @dataclass(frozen=True)
@@ -562,33 +563,20 @@ class PrintPage:
 
 def render(pages: Sequence[PrintPage], *, paper: str, compress: bool = True) -> bytes:
     """The PDF of ``pages``, one ticket per page; reproducible (no dates or random ids)."""
-    page_w = PAPER_WIDTH_MM[paper] * mm
-    out = io.BytesIO()
-    c = Canvas(out, pagesize=(page_w, page_w), invariant=1, pageCompression=1 if compress else 0)
-    c.setAuthor("Admit")
-    c.setCreator("Admit")
-    for page in pages:
-        if page.layout and page.data is not None:
-            ops, height = layout_ops(
-                page.layout, page.data, paper=paper, logo=page.logo, mark=page.mark
-            )
-        elif page.face is not None:
-            face = page.face if not page.mark else _with_mark(page.face, page.mark)
-            ops, reach = pdf.layout_page(face, paper)
-            fixed = PAPER_HEIGHT_MM[paper]
-            height = fixed * mm if fixed is not None else math.ceil(reach)
-        else:
-            raise ValueError("a page needs a layout and data, or a face")
-        c.setPageSize((page_w, height))
-        for op in ops:
-            op(c, height)
-        c.showPage()
-    c.save()
-    return out.getvalue()
+    return pdf.draw_pdf(
+        (_page_ops(page, paper) for page in pages),
+        width=PAPER_WIDTH_MM[paper] * mm,
+        compress=compress,
+    )
 
 
-def _with_mark(face: TicketFace, mark: str) -> TicketFace:
-    return replace(face, mark=mark)
+def _page_ops(page: PrintPage, paper: str) -> tuple[list[Op], float]:
+    if page.layout and page.data is not None:
+        return layout_ops(page.layout, page.data, paper=paper, logo=page.logo, mark=page.mark)
+    if page.face is not None:
+        face = replace(page.face, mark=page.mark) if page.mark else page.face
+        return pdf.layout_page(face, paper)
+    raise ValueError("a page needs a layout and data, or a face")
 
 
 def reprint_mark(at: dt.datetime, time_zone: str) -> str:
@@ -598,203 +586,51 @@ def reprint_mark(at: dt.datetime, time_zone: str) -> str:
 # --- Layouts to start from -----------------------------------------------------------------
 
 
+def _at(
+    field: str, x: float, y: float, width: float, size: float = 10, bold: bool = False, **more: Any
+) -> dict[str, Any]:
+    """One placed field of a starter layout."""
+    return {"field": field, "x": x, "y": y, "width": width, "size": size, "bold": bold, **more}
+
+
 def starter_layout(paper: str) -> list[dict[str, Any]]:
     """A sensible layout for a new template on ``paper``."""
     if paper == "a4":
         return [
-            {"field": "logo", "x": 15, "y": 15, "width": 22, "size": 10, "bold": False},
-            {"field": "site", "x": 42, "y": 17, "width": 150, "size": 20, "bold": True},
-            {"field": "product", "x": 42, "y": 28, "width": 150, "size": 15, "bold": True},
-            {
-                "field": "visit_date",
-                "x": 15,
-                "y": 48,
-                "width": 110,
-                "size": 12,
-                "bold": True,
-                "label": True,
-            },
-            {
-                "field": "slot",
-                "x": 15,
-                "y": 57,
-                "width": 110,
-                "size": 12,
-                "bold": False,
-                "label": True,
-            },
-            {
-                "field": "persons",
-                "x": 15,
-                "y": 66,
-                "width": 110,
-                "size": 12,
-                "bold": False,
-            },
-            {
-                "field": "price",
-                "x": 15,
-                "y": 75,
-                "width": 110,
-                "size": 12,
-                "bold": False,
-                "label": True,
-            },
-            {
-                "field": "holder",
-                "x": 15,
-                "y": 84,
-                "width": 110,
-                "size": 12,
-                "bold": False,
-                "label": True,
-            },
-            {
-                "field": "order",
-                "x": 15,
-                "y": 93,
-                "width": 110,
-                "size": 10,
-                "bold": False,
-                "label": True,
-            },
-            {
-                "field": "stock_serial",
-                "x": 15,
-                "y": 101,
-                "width": 110,
-                "size": 10,
-                "bold": False,
-                "label": True,
-            },
-            {"field": "qr", "x": 135, "y": 45, "width": 60, "size": 10, "bold": False},
-            {
-                "field": "serial",
-                "x": 135,
-                "y": 107,
-                "width": 60,
-                "size": 12,
-                "bold": True,
-                "align": "center",
-            },
-            {
-                "field": "barcode",
-                "x": 15,
-                "y": 115,
-                "width": 90,
-                "height": 14,
-                "size": 10,
-                "bold": False,
-            },
-            {"field": "terms", "x": 15, "y": 140, "width": 180, "size": 9, "bold": False},
-            {
-                "field": "printed_at",
-                "x": 15,
-                "y": 270,
-                "width": 90,
-                "size": 8,
-                "bold": False,
-                "label": True,
-            },
-            {
-                "field": "cashier",
-                "x": 105,
-                "y": 270,
-                "width": 90,
-                "size": 8,
-                "bold": False,
-                "align": "right",
-            },
+            _at("logo", 15, 15, 22),
+            _at("site", 42, 17, 150, 20, True),
+            _at("product", 42, 28, 150, 15, True),
+            _at("visit_date", 15, 48, 110, 12, True, label=True),
+            _at("slot", 15, 57, 110, 12, label=True),
+            _at("persons", 15, 66, 110, 12),
+            _at("price", 15, 75, 110, 12, label=True),
+            _at("holder", 15, 84, 110, 12, label=True),
+            _at("order", 15, 93, 110, label=True),
+            _at("stock_serial", 15, 101, 110, label=True),
+            _at("qr", 135, 45, 60),
+            _at("serial", 135, 107, 60, 12, True, align="center"),
+            _at("barcode", 15, 115, 90, height=14),
+            _at("terms", 15, 140, 180, 9),
+            _at("printed_at", 15, 270, 90, 8, label=True),
+            _at("cashier", 105, 270, 90, 8, align="right"),
         ]
     return [
-        {"field": "logo", "x": 32, "y": 4, "width": 16, "size": 10, "bold": False},
-        {
-            "field": "site",
-            "x": 4,
-            "y": 22,
-            "width": 72,
-            "size": 13,
-            "bold": True,
-            "align": "center",
-        },
-        {
-            "field": "product",
-            "x": 4,
-            "y": 29,
-            "width": 72,
-            "size": 12,
-            "bold": True,
-            "align": "center",
-        },
-        {"field": "qr", "x": 14, "y": 37, "width": 52, "size": 10, "bold": False},
-        {
-            "field": "serial",
-            "x": 4,
-            "y": 90,
-            "width": 72,
-            "size": 11,
-            "bold": True,
-            "align": "center",
-        },
-        {
-            "field": "visit_date",
-            "x": 4,
-            "y": 97,
-            "width": 72,
-            "size": 10,
-            "bold": True,
-            "label": True,
-        },
-        {
-            "field": "slot",
-            "x": 4,
-            "y": 102.5,
-            "width": 72,
-            "size": 10,
-            "bold": False,
-            "label": True,
-        },
-        {"field": "persons", "x": 4, "y": 108, "width": 36, "size": 10, "bold": False},
-        {
-            "field": "price",
-            "x": 40,
-            "y": 108,
-            "width": 36,
-            "size": 10,
-            "bold": True,
-            "align": "right",
-        },
-        {
-            "field": "holder",
-            "x": 4,
-            "y": 113.5,
-            "width": 72,
-            "size": 10,
-            "bold": False,
-            "label": True,
-        },
-        {"field": "order", "x": 4, "y": 119, "width": 72, "size": 8, "bold": False, "label": True},
-        {
-            "field": "stock_serial",
-            "x": 4,
-            "y": 123.5,
-            "width": 72,
-            "size": 8,
-            "bold": False,
-            "label": True,
-        },
-        {
-            "field": "printed_at",
-            "x": 4,
-            "y": 129,
-            "width": 72,
-            "size": 7,
-            "bold": False,
-            "label": True,
-        },
-        {"field": "cashier", "x": 4, "y": 133, "width": 72, "size": 7, "bold": False},
+        _at("logo", 32, 4, 16),
+        _at("site", 4, 22, 72, 13, True, align="center"),
+        _at("product", 4, 29, 72, 12, True, align="center"),
+        _at("qr", 14, 37, 52),
+        _at("serial", 4, 90, 72, 11, True, align="center"),
+        _at("visit_date", 4, 97, 72, 10, True, label=True),
+        _at("slot", 4, 102.5, 72, label=True),
+        _at("persons", 4, 108, 36),
+        _at("price", 40, 108, 36, 10, True, align="right"),
+        _at("holder", 4, 113.5, 72, label=True),
+        _at("order", 4, 119, 72, 8, label=True),
+        _at("stock_serial", 4, 123.5, 72, 8, label=True),
+        _at("printed_at", 4, 129, 72, 7, label=True),
+        _at("cashier", 4, 133, 72, 7),
         # Last on a roll: however long a product's terms are, the roll is cut below them.
-        {"field": "terms", "x": 4, "y": 138, "width": 72, "size": 7.5, "bold": False},
+        _at("terms", 4, 138, 72, 7.5),
     ]
 
 

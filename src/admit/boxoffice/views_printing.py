@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
 from admit.accounts.rights import has
-from admit.core.errors import DomainError
+from admit.core.errors import DomainError, NotFound
+from admit.sales.selectors import order_check_visible
 from admit.tickets.models import Ticket
 
 from .printing import PAPER_WIDTH_MM
@@ -30,7 +31,11 @@ def ticket_preview(request: HttpRequest, pk: int) -> HttpResponse:
     and not recorded as a print."""
     if not any(has(request.user, p) for p in MAY_PREVIEW):
         raise DjangoPermissionDenied
-    ticket = get_object_or_404(Ticket, pk=pk)
+    ticket = get_object_or_404(Ticket.objects.select_related("order"), pk=pk)
+    try:  # an agency's booker sees only the tickets of its own account's orders
+        order_check_visible(ticket.order, request.user)
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from exc
     shift = open_shift(request.user)
     page = request.GET.get("page") or (shift.terminal.paper if shift else "80mm")
     if page not in PAPER_WIDTH_MM:

@@ -18,8 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from admit.accounts.rights import require
 from admit.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
-from admit.tickets.models import Ticket
-from admit.tickets.pdf import PAGES, tickets_pdf
+from admit.tickets.pdf import PAGES, printable, tickets_pdf
 
 from .errors import UnknownPayment
 from .models import Order, SandboxPayment
@@ -65,7 +64,7 @@ def tickets_pdf_response(order: Order, page: str) -> HttpResponse:
             code="unknown_page",
             details={"page": page[:20], "allowed": list(PAGES)},
         )
-    tickets = [t for t in order.tickets.all() if t.status == Ticket.Status.VALID and t.code]
+    tickets = printable(order.tickets.all())
     if not tickets:
         raise Conflict(
             _("This order has no valid tickets to print."),

@@ -20,6 +20,7 @@ import io
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.utils import translation
@@ -33,6 +34,7 @@ from reportlab.pdfgen.canvas import Canvas
 from admit.core.money import money_str
 
 from . import qr
+from .models import Ticket
 
 CJK = "STSong-Light"
 LATIN = "Helvetica"
@@ -123,7 +125,7 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-def _names(row: Any, english: bool) -> tuple[str, str]:
+def names(row: Any, english: bool) -> tuple[str, str]:
     """(name in the reader's language, name in the other one or "")."""
     zh, en = row.name, row.name_en or ""
     if english and en:
@@ -139,31 +141,55 @@ def _hm(t: dt.time) -> str:
     return t.strftime("%H:%M")
 
 
+def validity(start: dt.date | None, end: dt.date | None) -> tuple[str, str] | None:
+    """A ticket's visit date (or validity) as a (label, value) row, in the active language."""
+    if start and end and start == end:
+        return _("Visit date"), _day(start)
+    if start and end:
+        return _("Valid"), f"{start.isoformat()} – {end.isoformat()}"
+    if start:
+        return _("Valid"), _("from %(date)s") % {"date": start.isoformat()}
+    return None
+
+
+def slot_text(ticket: Any) -> str:
+    """The ticket's time slot ("09:30–10:30"), or "" without one."""
+    if ticket.slot_start and ticket.slot_end:
+        return f"{_hm(ticket.slot_start)}–{_hm(ticket.slot_end)}"
+    return ""
+
+
+def price_text(price: Decimal) -> str:
+    return f"¥{money_str(price)}"
+
+
+def printable(tickets: Iterable[Ticket]) -> list[Ticket]:
+    """Those of ``tickets`` that may be printed: valid ones with a code."""
+    return [t for t in tickets if t.status == Ticket.Status.VALID and t.code]
+
+
 def ticket_face(ticket: Any, *, english: bool) -> TicketFace:
     """The face of one ticket in the active language."""
     product, site = ticket.product, ticket.site
     rows: list[tuple[str, str]] = []
-    start, end = ticket.valid_from, ticket.valid_until
-    if start and end and start == end:
-        rows.append((_("Visit date"), _day(start)))
-    elif start and end:
-        rows.append((_("Valid"), f"{start.isoformat()} – {end.isoformat()}"))
-    elif start:
-        rows.append((_("Valid"), _("from %(date)s") % {"date": start.isoformat()}))
-    if ticket.slot_start and ticket.slot_end:
-        rows.append((_("Time slot"), f"{_hm(ticket.slot_start)}–{_hm(ticket.slot_end)}"))
+    valid = validity(ticket.valid_from, ticket.valid_until)
+    if valid is not None:
+        rows.append(valid)
+    slot = slot_text(ticket)
+    if slot:
+        rows.append((_("Time slot"), slot))
     rows.append((_("Persons"), str(ticket.persons)))
     if ticket.entries_allowed is None:
         rows.append((_("Entries"), _("unlimited")))
     elif ticket.entries_allowed > 1:
         rows.append((_("Entries"), str(ticket.entries_allowed)))
-    rows.append((_("Price"), f"¥{money_str(ticket.price)}"))
+    rows.append((_("Price"), price_text(ticket.price)))
     if ticket.holder_name:
         rows.append((_("Holder"), mask_name(ticket.holder_name)))
     rows.append((_("Ticket no."), ticket.serial))
     rows.append((_("Order no."), ticket.order.code))
-    site_name, site_other = _names(site, english)
-    product_name, product_other = _names(product, english)
+    site_name, site_other = names(site, english)
+    product_name, product_other = names(product, english)
     times = {"opens": _hm(site.opens_at), "closes": _hm(site.closes_at)}
     if site.last_entry_at:
         times["last"] = _hm(site.last_entry_at)
@@ -411,9 +437,11 @@ def mark_box(x: float, y: float, width: float, text: str, size: float) -> tuple[
 
 
 def layout_page(face: TicketFace, page: str) -> tuple[list[Op], float]:
-    """The built-in layout of one ticket on ``page`` ("a4" or "80mm"): how to draw it, and how
-    far down the page it reaches (a roll is cut there)."""
-    return _layout(face, PAGES[page])
+    """The built-in layout of one ticket on ``page`` ("a4" or "80mm"): how to draw it, and the
+    page's height (a sheet's, or a roll cut where the ticket ends)."""
+    fmt = PAGES[page]
+    ops, reach = _layout(face, fmt)
+    return ops, fmt.height or math.ceil(reach)
 
 
 def _layout(face: TicketFace, fmt: PageFormat) -> tuple[list[Op], float]:
@@ -508,27 +536,26 @@ def _layout(face: TicketFace, fmt: PageFormat) -> tuple[list[Op], float]:
     return ops, bottom + fmt.margin
 
 
-def render(faces: Iterable[TicketFace], *, page: str = "a4", compress: bool = True) -> bytes:
-    """The PDF of ``faces``, one per page. Output is reproducible (no dates or random ids)."""
-    fmt = PAGES[page]
+def draw_pdf(pages: Iterable[tuple[list[Op], float]], *, width: float, compress: bool) -> bytes:
+    """A PDF of pages ``width`` wide, each drawn by its ops at its height (points).
+    Output is reproducible (no dates or random ids)."""
     out = io.BytesIO()
-    c = Canvas(
-        out,
-        pagesize=(fmt.width, fmt.height or fmt.width),
-        invariant=1,
-        pageCompression=1 if compress else 0,
-    )
+    c = Canvas(out, pagesize=(width, width), invariant=1, pageCompression=1 if compress else 0)
     c.setAuthor("Admit")
     c.setCreator("Admit")
-    for face in faces:
-        ops, reach = _layout(face, fmt)
-        height = fmt.height or math.ceil(reach)
-        c.setPageSize((fmt.width, height))
+    for ops, height in pages:
+        c.setPageSize((width, height))
         for op in ops:
             op(c, height)
         c.showPage()
     c.save()
     return out.getvalue()
+
+
+def render(faces: Iterable[TicketFace], *, page: str = "a4", compress: bool = True) -> bytes:
+    """The PDF of ``faces``, one per page, in the built-in layout."""
+    drawn = (layout_page(face, page) for face in faces)
+    return draw_pdf(drawn, width=PAGES[page].width, compress=compress)
 
 
 def tickets_pdf(

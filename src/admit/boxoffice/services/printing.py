@@ -26,11 +26,12 @@ from admit.catalog.models import Product
 from admit.core.errors import Conflict, PermissionDenied, ValidationFailed
 from admit.core.services import actor_label, audit_record, model_save
 from admit.tickets.models import Ticket
-from admit.tickets.pdf import ticket_face
+from admit.tickets.pdf import printable, ticket_face
 
 from ..models import Shift, ShiftAction, StockSerial, Terminal, TicketPrint, TicketTemplate
 from ..printing import (
     PREVIEW,
+    PREVIEW_BARCODE,
     PREVIEW_CODE,
     PrintPage,
     layout_clean,
@@ -107,8 +108,10 @@ def _pages(
     marks: Mapping[int, str],
     cashier: str,
     now: dt.datetime,
+    preview: bool = False,
 ) -> list[PrintPage]:
-    """What each ticket's page shows, in the active language."""
+    """What each ticket's page shows, in the active language. A preview's QR code and barcode
+    admit nobody."""
     english = (translation.get_language() or "").startswith("en")
     logos = _logos(chosen.values())
     pages = []
@@ -116,7 +119,10 @@ def _pages(
         template = chosen.get(t.pk)
         mark = marks.get(t.pk, "")
         if template is None or not template.layout:
-            pages.append(PrintPage(face=ticket_face(t, english=english), mark=mark))
+            face = ticket_face(t, english=english)
+            if preview:
+                face = replace(face, code=PREVIEW_CODE)
+            pages.append(PrintPage(face=face, mark=mark))
             continue
         data = ticket_data(
             t,
@@ -126,6 +132,8 @@ def _pages(
             cashier=cashier,
             terms=template.terms,
         )
+        if preview:
+            data = replace(data, code=PREVIEW_CODE, barcode=PREVIEW_BARCODE)
         pages.append(
             PrintPage(
                 data=data, layout=template.layout, logo=logos.get(template.pk, b""), mark=mark
@@ -155,6 +163,16 @@ def _take_paper(shift: Shift, tickets: Sequence[Ticket], actor: Any) -> None:
         stock_use(shift=shift, tickets=unbound, actor=actor)
 
 
+def _printable(tickets: Sequence[Ticket]) -> list[Ticket]:
+    """The valid tickets of ``tickets``, their product, site and order loaded; raises
+    ``NothingToPrint`` when there are none."""
+    valid = printable(tickets)
+    if not valid:
+        raise NothingToPrint(details={"tickets": [t.pk for t in tickets]})
+    prefetch_related_objects(valid, "product", "site", "order")
+    return valid
+
+
 def tickets_print(
     *,
     tickets: Sequence[Ticket],
@@ -167,24 +185,33 @@ def tickets_print(
     """The PDF of ``tickets`` for the terminal's printer, each with its template. A ticket
     printed before is a reprint: it needs the right to reprint, is recorded with the shift and
     marked on the paper."""
-    valid = [t for t in tickets if t.status == Ticket.Status.VALID and t.code]
-    if not valid:
-        raise NothingToPrint(details={"tickets": [t.pk for t in tickets]})
+    valid = _printable(tickets)
     terminal = terminal or (shift.terminal if shift is not None else None)
     page = page or (terminal.paper if terminal is not None else "80mm")
-    printed = set(TicketPrint.objects.filter(ticket__in=valid).values_list("ticket_id", flat=True))
-    if printed and actor is not None and getattr(actor, "pk", None):
-        if not has(actor, "boxoffice.reprint_ticket"):
-            raise PermissionDenied(details={"needs": ["boxoffice.reprint_ticket"]})
-    elif printed:
-        raise PermissionDenied(code="already_printed", details={"tickets": sorted(printed)})
-    prefetch_related_objects(valid, "product", "site", "order")
     chosen = templates_for(valid, page)
     now = timezone.now()
     kiosk = terminal is not None and terminal.kind == Terminal.Kind.KIOSK
     who = [] if kiosk else [_person(actor)]
     cashier = " · ".join(part for part in (*who, terminal.name if terminal else "") if part)
     with transaction.atomic():
+        # The tickets locked in id order and read again: two terminals printing one ticket at
+        # once make one first print and one reprint, and a ticket refunded meanwhile is left out.
+        still = set(
+            Ticket.objects.select_for_update()
+            .filter(pk__in=[t.pk for t in valid], status=Ticket.Status.VALID)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        valid = [t for t in valid if t.pk in still]
+        if not valid:
+            raise NothingToPrint(details={"tickets": [t.pk for t in tickets]})
+        printed = set(
+            TicketPrint.objects.filter(ticket__in=valid).values_list("ticket_id", flat=True)
+        )
+        if printed and not getattr(actor, "pk", None):  # a kiosk: a reprint needs staff
+            raise PermissionDenied(code="already_printed", details={"tickets": sorted(printed)})
+        if printed and not has(actor, "boxoffice.reprint_ticket"):
+            raise PermissionDenied(details={"needs": ["boxoffice.reprint_ticket"]})
         if shift is not None:
             _take_paper(shift, [t for t in valid if t.pk not in printed], actor)
         paper_rows: dict[int, StockSerial] = {}  # the numbered paper each ticket is bound to
@@ -231,10 +258,7 @@ def tickets_preview(*, tickets: Sequence[Ticket], page: str, actor: Any) -> byte
     """The PDF of ``tickets`` as they would print on ``page``, marked "样张 PREVIEW", not
     recorded as printed, and with a QR code and barcode that admit nobody (a preview is no
     unaudited reprint)."""
-    valid = [t for t in tickets if t.status == Ticket.Status.VALID and t.code]
-    if not valid:
-        raise NothingToPrint(details={"tickets": [t.pk for t in tickets]})
-    prefetch_related_objects(valid, "product", "site", "order")
+    valid = _printable(tickets)
     serials = dict(StockSerial.objects.filter(ticket__in=valid).values_list("ticket_id", "serial"))
     pages = _pages(
         valid,
@@ -244,14 +268,9 @@ def tickets_preview(*, tickets: Sequence[Ticket], page: str, actor: Any) -> byte
         marks={t.pk: PREVIEW for t in valid},
         cashier=_person(actor),
         now=timezone.now(),
+        preview=True,
     )
-    void = [
-        replace(p, data=replace(p.data, code=PREVIEW_CODE, barcode="PREVIEW"))
-        if p.data is not None
-        else replace(p, face=replace(p.face, code=PREVIEW_CODE) if p.face else None)
-        for p in pages
-    ]
-    return render(void, paper=page)
+    return render(pages, paper=page)
 
 
 # --- Templates ----------------------------------------------------------------------------

@@ -65,12 +65,21 @@ function startDesigner() {
 
   // --- Drawing ----------------------------------------------------------------------------
 
+  function kindOf(item) {
+    return kinds[item.field] ? kinds[item.field].kind : "text";
+  }
+
   function heightOf(item) {
-    const kind = kinds[item.field] ? kinds[item.field].kind : "text";
+    const kind = kindOf(item);
     if (kind === "qr") return item.width;
     if (kind === "barcode") return item.height || 12;
     if (kind === "logo") return item.width * (cfg.logo ? cfg.logo_ratio : 1);
     return null; // text: as tall as its lines
+  }
+
+  function bottomOf(item) {
+    const h = heightOf(item);
+    return item.y + (h === null ? (item.size || 10) * PT * 1.3 : h); // text: one line
   }
 
   function textOf(item) {
@@ -90,7 +99,7 @@ function startDesigner() {
   }
 
   function drawItem(item, index) {
-    const kind = kinds[item.field] ? kinds[item.field].kind : "text";
+    const kind = kindOf(item);
     const node = document.createElement("div");
     node.className = "designer-item kind-" + kind + (index === selected ? " selected" : "");
     node.dataset.index = String(index);
@@ -146,8 +155,7 @@ function startDesigner() {
     layout.forEach((item, i) => {
       const node = drawItem(item, i);
       pageNode.appendChild(node);
-      const h = heightOf(item);
-      const bottom = item.y + (h === null ? (item.size || 10) * PT * 1.3 : h);
+      const bottom = bottomOf(item);
       lowest = Math.max(lowest, bottom);
       if (item.x < 0 || item.y < 0 || item.x + item.width > p.width + 0.01) outside = true;
       if (p.height && bottom > p.height + 0.01) outside = true;
@@ -197,10 +205,7 @@ function startDesigner() {
   }
 
   function lowestBottom() {
-    return layout.reduce((low, item) => {
-      const h = heightOf(item);
-      return Math.max(low, item.y + (h === null ? (item.size || 10) * PT * 1.3 : h));
-    }, 0);
+    return layout.reduce((low, item) => Math.max(low, bottomOf(item)), 0);
   }
 
   function add(field) {
@@ -218,7 +223,7 @@ function startDesigner() {
     item.y = clamp(snap(lowestBottom() + 2), 0, limit);
     layout.push(item);
     selected = layout.length - 1;
-    changed(true);
+    changed(false);
     select(selected, true);
   }
 
@@ -273,7 +278,7 @@ function startDesigner() {
       inspector.appendChild(hint);
       return;
     }
-    const kind = kinds[item.field] ? kinds[item.field].kind : "text";
+    const kind = kindOf(item);
     const title = document.createElement("div");
     title.className = "title";
     title.textContent = kinds[item.field] ? kinds[item.field].label : item.field;
@@ -384,7 +389,7 @@ function startDesigner() {
     if (!drag || event.pointerId !== drag.pointer) return;
     const index = drag.index;
     drag = null;
-    changed(true);
+    changed(false);
     select(index, true);
   }
   pageNode.addEventListener("pointerup", endDrag);
@@ -400,7 +405,7 @@ function startDesigner() {
       event.preventDefault();
       move(index, moves[event.key][0], moves[event.key][1]);
       selected = index;
-      changed(true);
+      changed(false);
       select(index, true);
     } else if (event.key === "Delete" || event.key === "Backspace") {
       event.preventDefault();
