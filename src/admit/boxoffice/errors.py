@@ -181,3 +181,11 @@ class TicketHasPaper(Conflict):
 class TicketNotValid(Conflict):
     code = "ticket_not_valid"
     default_message = _("Only a valid ticket can be bound to paper.")
+
+
+class AlreadyPrinted(Conflict):
+    code = "already_printed"
+    default_message = _(
+        "These tickets have been printed before. A second print needs staff: please ask at "
+        "the ticket window."
+    )

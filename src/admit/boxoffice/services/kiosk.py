@@ -58,7 +58,6 @@ from admit.catalog.selectors import products_on_sale, site_day
 from admit.core.codes import ALPHABET, normalize_code
 from admit.core.errors import (
     Conflict,
-    DomainError,
     NotFound,
     PermissionDenied,
     RateLimited,
@@ -84,7 +83,7 @@ from admit.sales.services import (
 from admit.sales.services.orders import MAX_LINES, site_today
 from admit.tickets.models import Ticket
 
-from ..errors import ProductNotAllowed, TerminalInactive
+from ..errors import AlreadyPrinted, ProductNotAllowed, TerminalInactive
 from ..models import Terminal, TicketPrint
 from .printing import tickets_print
 
@@ -139,14 +138,6 @@ class PickupNotFound(NotFound):
 class NothingToPickUp(Conflict):
     code = "nothing_to_pick_up"
     default_message = _("This order has no valid tickets left to print.")
-
-
-class AlreadyPrinted(Conflict):
-    code = "already_printed"
-    default_message = _(
-        "These tickets have been printed before. A second print needs staff: please ask at "
-        "the ticket window."
-    )
 
 
 class LookupLocked(RateLimited):
@@ -465,21 +456,16 @@ def kiosk_order_print(*, terminal: Terminal, token: str) -> bytes:
 
 
 def _print(terminal: Terminal, ticket_ids: Sequence[int]) -> bytes:
-    with transaction.atomic():
-        # Locked in id order, so that two kiosks pressing "print" at once print once.
-        tickets = list(
-            Ticket.objects.select_for_update()
-            .filter(pk__in=ticket_ids, site=terminal.site, status=Ticket.Status.VALID)
-            .order_by("pk")
-        )
-        if not tickets:
-            raise NothingToPickUp(details={"tickets": list(ticket_ids)})
-        try:
-            return tickets_print(tickets=tickets, actor=kiosk_actor(terminal), terminal=terminal)
-        except DomainError as exc:
-            if exc.code == "already_printed":
-                raise AlreadyPrinted(details=exc.details) from exc
-            raise
+    # tickets_print locks the tickets before it decides: two kiosks pressing "print" at once
+    # print once, and the other gets already_printed.
+    tickets = list(
+        Ticket.objects.filter(
+            pk__in=ticket_ids, site=terminal.site, status=Ticket.Status.VALID
+        ).order_by("pk")
+    )
+    if not tickets:
+        raise NothingToPickUp(details={"tickets": list(ticket_ids)})
+    return tickets_print(tickets=tickets, actor=kiosk_actor(terminal), terminal=terminal)
 
 
 # --- Picking up -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from admit.core.services import actor_label, audit_record, model_save
 from admit.tickets.models import Ticket
 from admit.tickets.pdf import printable, ticket_face
 
+from ..errors import AlreadyPrinted
 from ..models import Shift, ShiftAction, StockSerial, Terminal, TicketPrint, TicketTemplate
 from ..printing import (
     PREVIEW,
@@ -209,7 +210,7 @@ def tickets_print(
             TicketPrint.objects.filter(ticket__in=valid).values_list("ticket_id", flat=True)
         )
         if printed and not getattr(actor, "pk", None):  # a kiosk: a reprint needs staff
-            raise PermissionDenied(code="already_printed", details={"tickets": sorted(printed)})
+            raise AlreadyPrinted(details={"tickets": sorted(printed)})
         if printed and not has(actor, "boxoffice.reprint_ticket"):
             raise PermissionDenied(details={"needs": ["boxoffice.reprint_ticket"]})
         if shift is not None:
