@@ -41,7 +41,7 @@ def test_demo_venue_is_complete():
     assert zones["orchid-garden"].parent == zones["main"]  # park-in-park
     assert {"cable-car", "theatre"} <= set(zones)
     kinds = set(Product.objects.values_list("kind", flat=True))
-    assert kinds == {"admission", "combo", "pass", "group"}
+    assert kinds == {"admission", "combo", "pass", "group", "fee"}
     assert Product.objects.count() >= 8
     codes = set(Product.objects.values_list("code", flat=True))
     assert {

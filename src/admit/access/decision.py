@@ -41,6 +41,7 @@ class Reason(StrEnum):
     UNKNOWN_MEDIUM = "unknown_medium"
     MEDIUM_NOT_ALLOWED = "medium_not_allowed"
     REVOKED = "revoked"
+    FROZEN = "pass_frozen"
     WRONG_SITE = "wrong_site"
     ZONE_NOT_COVERED = "zone_not_covered"
     PRODUCT_NOT_ADMITTED = "product_not_admitted"
@@ -78,6 +79,7 @@ TEXTS: dict[Reason, tuple[str, str]] = {
         "This ticket cannot be used with this card",
     ),
     Reason.REVOKED: ("门票已退或已作废", "Ticket refunded or voided"),
+    Reason.FROZEN: ("年卡已冻结，请到售票处", "Pass frozen, please see the ticket office"),
     Reason.WRONG_SITE: ("非本景区门票", "Ticket for another site"),
     Reason.ZONE_NOT_COVERED: ("门票不含此区域", "Ticket does not cover this area"),
     Reason.PRODUCT_NOT_ADMITTED: ("此通道不接受该票种", "Ticket type not admitted here"),
@@ -235,6 +237,8 @@ def decide(
         return deny(problem or Reason.UNKNOWN_TICKET)
     if right.status in ("refunded", "exchanged", "voided"):
         return deny(Reason.REVOKED)
+    if right.status == "frozen":
+        return deny(Reason.FROZEN)
     if right.site_id != lane.site_id:
         return deny(Reason.WRONG_SITE)
     if not right.covers_zone:

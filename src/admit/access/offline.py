@@ -98,6 +98,7 @@ class OfflineLane:
             dt.date.fromisoformat(k): SiteDay.from_json(v) for k, v in bundle["calendar"].items()
         }
         self.revoked.update(int(t) for t in bundle["revocations"])
+        self.revoked.difference_update(int(t) for t in bundle.get("reinstated", ()))
         if "media" in bundle:
             self.media = {m["digest"]: m["codes"] for m in bundle["media"]}
         self.cursor = max(self.cursor, int(bundle.get("cursor", 0)))

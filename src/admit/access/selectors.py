@@ -266,6 +266,7 @@ def offline_bundle(*, lane: LaneConfig, since: int = 0) -> dict[str, Any]:
     revoked = site_revocations.filter(newer).filter(
         Q(valid_until__isnull=True) | Q(valid_until__gte=today)
     )
+    latest = dict(revoked.order_by("pk").values_list("ticket_id", "status"))  # last row wins
     usable = Ticket.objects.filter(
         site_id=lane.site_id, status__in=Ticket.LIVE, valid_from__lte=last
     ).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
@@ -289,7 +290,9 @@ def offline_bundle(*, lane: LaneConfig, since: int = 0) -> dict[str, Any]:
         "keys": keys,
         "products": {str(k): v.to_json() for k, v in rules.items()},
         "calendar": {d.isoformat(): site_day(lane.site_id, d).to_json() for d in days},
-        "revocations": sorted(set(revoked.values_list("ticket_id", flat=True))),
+        "revocations": sorted(t for t, st in latest.items() if st != Ticket.Status.REINSTATED),
+        # Lifted since (a pass thawed): the lane forgets these, unless revoked again later.
+        "reinstated": sorted(t for t, st in latest.items() if st == Ticket.Status.REINSTATED),
         "cursor": cursor,
         "since": since,
         "media": [{"digest": k, "codes": sorted(set(v))} for k, v in sorted(media.items())],

@@ -408,6 +408,7 @@ class Product(Named):
         COMBO = "combo", _("combo ticket")
         PASS = "pass", _("pass")
         GROUP = "group", _("group ticket")
+        FEE = "fee", _("service fee (no ticket)")
 
     class Validity(models.TextChoices):
         FIXED_DATE = "fixed_date", _("on the visit date chosen")
@@ -520,7 +521,7 @@ class Product(Named):
     @property
     def takes_capacity(self) -> bool:
         """Dated tickets take capacity; passes and open-dated tickets do not."""
-        return self.kind != self.Kind.PASS and self.validity in (
+        return self.kind not in (self.Kind.PASS, self.Kind.FEE) and self.validity in (
             self.Validity.FIXED_DATE,
             self.Validity.FROM_FIRST_USE,
         )

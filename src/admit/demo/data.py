@@ -102,7 +102,10 @@ def demo_load(*, log: Callable[[str], None] = lambda _m: None) -> bool:
     log("a travel agency")
     agency = account_save(
         instance=Account(
-            code="sunshine", name="阳光旅行社 Sunshine Travel", contact_phone="0871-6500000"
+            code="sunshine",
+            name="阳光旅行社 Sunshine Travel",
+            contact_phone="0871-6500000",
+            credit_limit=Decimal("50000.00"),
         ),
         actor=admin,
     )
@@ -358,6 +361,16 @@ def demo_load(*, log: Callable[[str], None] = lambda _m: None) -> bool:
         prices={None: ("398",)},
     )
     product(
+        "card-fee",
+        "补卡工本费",
+        "Card replacement fee",
+        kind="fee",
+        sort_order=20,
+        allowed_media=[],
+        sold_on=[channels["window"]],
+        prices={None: ("20",)},
+    )
+    product(
         "group",
         "团体票（10–60 人）",
         "Group ticket (10–60 people)",
@@ -425,7 +438,111 @@ def demo_load(*, log: Callable[[str], None] = lambda _m: None) -> bool:
 
     log("box office: terminals, window discounts, a supervisor's PIN")
     _box_office(site, admin)
+    log("customers: a contract, prepaid money, member levels, a member with a pass, a guide")
+    _customers(site, admin, agency, channels)
     return True
+
+
+DEMO_CARD = "A1B2C3D4"
+DEMO_MEMBER_PHONE = "13987654321"
+
+
+def demo_sample_pass() -> Any:
+    """The demo member's annual pass with card A1B2C3D4 (sold by ``admit demo``, not by the test
+    fixture, whose world starts without sales)."""
+    from admit.customers.models import Member, Pass
+    from admit.sales.services.passes import pass_sell
+
+    member = Member.objects.get(phone=DEMO_MEMBER_PHONE)
+    found = Pass.objects.filter(member=member).first()
+    if found is not None:
+        return found
+    return pass_sell(
+        member=member,
+        product=Product.objects.get(code="annual"),
+        actor=User.objects.get(username="admin"),
+        card_uid=DEMO_CARD,
+    )
+
+
+def _customers(site: Site, admin: Any, agency: Account, channels: dict[str, Channel]) -> None:
+    from admit.customers.models import Contract, ContractProduct, GuideRule, MemberLevel
+    from admit.customers.services import (
+        account_topup,
+        contract_save,
+        guide_register,
+        guide_rule_save,
+        member_level_save,
+        member_register,
+    )
+
+    today = dt.date.today()
+    contract = contract_save(
+        instance=Contract(
+            account=agency,
+            number="SUN-2026-001",
+            valid_from=today - dt.timedelta(days=30),
+            valid_until=today + dt.timedelta(days=730),
+            discount_percent=Decimal("0.00"),
+        ),
+        actor=admin,
+        m2m={"channels": [channels["window"], channels["agency"]]},
+    )
+    group = Product.objects.get(site=site, code="group")
+    model_save(
+        instance=ContractProduct(contract=contract, product=group, discount_percent=Decimal("10")),
+        actor=admin,
+    )
+    for code in ("adult", "child", "senior", "student", "combo", "cable", "garden", "show"):
+        found = Product.objects.filter(site=site, code=code).first()
+        if found is not None:
+            model_save(instance=ContractProduct(contract=contract, product=found), actor=admin)
+    account_topup(account=agency, amount=Decimal("20000.00"), reference="DEMO-TOPUP", actor=admin)
+    member_level_save(
+        instance=MemberLevel(
+            code="silver",
+            name="银卡会员 Silver",
+            discount_percent=Decimal("5"),
+            booking_days_ahead=3,
+            sort_order=1,
+        ),
+        actor=admin,
+    )
+    gold = member_level_save(
+        instance=MemberLevel(
+            code="gold",
+            name="金卡会员 Gold",
+            discount_percent=Decimal("10"),
+            booking_days_ahead=7,
+            points_per_yuan=Decimal("2"),
+            sort_order=2,
+        ),
+        actor=admin,
+    )
+    member_register(
+        name="张云",
+        phone=DEMO_MEMBER_PHONE,
+        id_number="530102199003070024",
+        level=gold,
+        actor=admin,
+    )
+    guide_rule_save(
+        instance=GuideRule(
+            site=site,
+            min_group=10,
+            entry_discount_percent=Decimal("100"),
+            rebate_per_visitor=Decimal("2.00"),
+            points_per_visitor=1,
+        ),
+        actor=admin,
+    )
+    guide_register(
+        name="王导游",
+        licence_number="D-5301-000123",
+        phone="13800138000",
+        account=agency,
+        actor=admin,
+    )
 
 
 def _box_office(site: Site, admin: Any) -> None:

@@ -11,10 +11,11 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
+from admit.catalog.models import Product
 from admit.inventory.models import Allocation, Pool, Take
 from admit.tickets.models import Ticket
 
-from .models import Order, Payment, Refund
+from .models import Order, OrderLine, Payment, Refund
 
 ZERO = Decimal("0.00")
 
@@ -89,6 +90,12 @@ def money_problems() -> list[str]:
     live = dict(
         Ticket.objects.filter(status__in=Ticket.LIVE).values_list("order").annotate(s=Sum("price"))
     )
+    # Service fees (a replaced card) are money kept without a ticket.
+    service = dict(
+        OrderLine.objects.filter(product__kind=Product.Kind.FEE, replaces=None)
+        .values_list("order")
+        .annotate(s=Sum("total"))
+    )
     for order in Order.objects.prefetch_related("lines"):
         out, fees = refunded.get(order.pk, (ZERO, ZERO))
         balance = paid.get(order.pk, ZERO) - out
@@ -104,7 +111,7 @@ def money_problems() -> list[str]:
             if sum((Decimal(p) for p in ln.ticket_prices), ZERO) != ln.total:
                 problems.append(f"order {order.code} line {ln.pk}: ticket prices ≠ line total")
         if order.status == Order.Status.PAID:
-            expected = live.get(order.pk, ZERO) + fees
+            expected = live.get(order.pk, ZERO) + fees + service.get(order.pk, ZERO)
             if balance != expected:
                 problems.append(
                     f"order {order.code}: holds {balance}, tickets and fees say {expected}"

@@ -82,6 +82,24 @@ class Order(models.Model):
         on_delete=models.PROTECT,
         related_name="orders",
     )
+    member = models.ForeignKey(
+        "customers.Member",
+        verbose_name=_("member"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    guide = models.ForeignKey(
+        "customers.Guide",
+        verbose_name=_("guide or driver"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    origin_province = models.CharField(_("visitors from (province)"), max_length=6, blank=True)
+    origin_city = models.CharField(_("visitors from (city)"), max_length=6, blank=True)
     placed_at = models.DateTimeField(_("placed"), auto_now_add=True, db_index=True)
     expires_at = models.DateTimeField(_("hold expires"), null=True, blank=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
@@ -215,7 +233,8 @@ class PaymentMethod(models.TextChoices):
     CASH = "cash", _("cash")
     CARD = "card", _("bank card")
     ONLINE = "online", _("online (QR) payment")
-    ACCOUNT = "account", _("charged to a B2B account")
+    ACCOUNT = "account", _("charged to a B2B account's credit")
+    PREPAID = "prepaid", _("paid from a B2B account's prepaid balance")
 
 
 class Payment(AppendOnlyModel):

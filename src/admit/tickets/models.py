@@ -17,9 +17,12 @@ class Ticket(models.Model):
         REFUNDED = "refunded", _("refunded")
         EXCHANGED = "exchanged", _("exchanged (date changed)")
         VOIDED = "voided", _("voided")
+        FROZEN = "frozen", _("frozen (pass)")
+        # Not a ticket's status: a revocation row that lifts an earlier one (a pass unfrozen).
+        REINSTATED = "reinstated", _("reinstated")
 
     # Tickets whose price still counts toward what the order is worth.
-    LIVE = (Status.VALID, Status.USED)
+    LIVE = (Status.VALID, Status.USED, Status.FROZEN)
 
     serial = models.CharField(_("ticket number"), max_length=20, unique=True)
     order = models.ForeignKey(
@@ -50,6 +53,14 @@ class Ticket(models.Model):
     code = models.CharField(_("ticket code"), max_length=160, blank=True, editable=False)
     holder_id_number = models.CharField(
         _("holder ID number"), max_length=40, blank=True, db_index=True
+    )
+    holder_pass = models.ForeignKey(
+        "customers.Pass",
+        verbose_name=_("pass"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
     )
     issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
     changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)

@@ -208,12 +208,12 @@ def medium_bind(*, ticket: Ticket, kind: str, value: str, actor: Any) -> TicketM
         # Card binds queue on one row lock, so two windows binding the same card to two tickets
         # at once cannot both find it free (binding is rare; scans never take this lock).
         version_bump(CARD_BINDS)
-    if (
-        kind == TicketMedium.Kind.CARD
-        and TicketMedium.objects.filter(
-            kind=kind, active_value=normalized, ticket__status=Ticket.Status.VALID
-        ).exists()
-    ):
+    holders = TicketMedium.objects.filter(
+        kind=kind, active_value=normalized, ticket__status=Ticket.Status.VALID
+    )
+    if locked.holder_pass_id is not None:  # the periods of one pass share its card
+        holders = holders.exclude(ticket__holder_pass_id=locked.holder_pass_id)
+    if kind == TicketMedium.Kind.CARD and holders.exists():
         raise MediumInUse(details={"type": kind})
     medium = TicketMedium.objects.create(
         ticket=locked, kind=kind, value=normalized, active_value=normalized
@@ -248,3 +248,105 @@ def medium_unbind(*, ticket: Ticket, medium_id: int, actor: Any) -> TicketMedium
             after={"ticket": ticket.serial, "kind": medium.kind, "value": medium.masked},
         )
     return medium
+
+
+# --- Passes: the tickets of one member's pass ---------------------------------------------------
+
+
+def pass_period_refresh(*, pass_ids: set[int]) -> None:
+    """A pass's period is that of its live tickets (after a sale, a renewal or a refund)."""
+    from django.db.models import Max, Min
+
+    from admit.customers.models import Pass
+
+    for pid in sorted(pass_ids):
+        span = Ticket.objects.filter(holder_pass_id=pid, status__in=Ticket.LIVE).aggregate(
+            start=Min("valid_from"), end=Max("valid_until")
+        )
+        if span["start"] is not None and span["end"] is not None:
+            Pass.objects.filter(pk=pid).update(valid_from=span["start"], valid_until=span["end"])
+
+
+def pass_tickets_freeze(*, pass_id: int, frozen: bool) -> int:
+    """Freeze (or thaw) the valid tickets of a pass: gates refuse a frozen pass at once, offline
+    lanes through the revocation list, which also carries the thaw. Returns how many changed."""
+    now = timezone.now()
+    old, new = (
+        (Ticket.Status.VALID, Ticket.Status.FROZEN)
+        if frozen
+        else (Ticket.Status.FROZEN, Ticket.Status.VALID)
+    )
+    ids = list(
+        Ticket.objects.filter(holder_pass_id=pass_id, status=old).values_list("pk", flat=True)
+    )
+    changed = Ticket.objects.filter(pk__in=ids, status=old).update(status=new, changed_at=now)
+    Revocation.objects.bulk_create(
+        Revocation(
+            ticket_id=pk,
+            site_id=site_id,
+            status=Ticket.Status.FROZEN if frozen else Ticket.Status.REINSTATED,
+            valid_until=until,
+        )
+        for pk, site_id, until in Ticket.objects.filter(pk__in=ids).values_list(
+            "pk", "site_id", "valid_until"
+        )
+    )
+    return changed
+
+
+def pass_media_move(
+    *, pass_id: int, kind: str, value: str | None, actor: Any, today: dt.date
+) -> int:
+    """Unbind the pass's current medium of ``kind`` from every ticket of the pass (a lost card
+    stops working at once) and bind ``value`` (if any) to each ticket usable today or later."""
+    normalized = medium_normalize(kind, value) if value else None
+    if normalized and kind == TicketMedium.Kind.CARD:
+        version_bump(CARD_BINDS)
+        if (
+            TicketMedium.objects.filter(
+                kind=kind, active_value=normalized, ticket__status=Ticket.Status.VALID
+            )
+            .exclude(ticket__holder_pass_id=pass_id)
+            .exists()
+        ):
+            raise MediumInUse(details={"type": kind})
+    tickets = list(
+        Ticket.objects.select_for_update()
+        .filter(holder_pass_id=pass_id, status__in=Ticket.LIVE)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+        .order_by("pk")
+    )
+    stamp = timezone.now()
+    gone = TicketMedium.objects.filter(
+        ticket__holder_pass_id=pass_id, kind=kind, active_value__isnull=False
+    )
+    if normalized:
+        gone = gone.exclude(active_value=normalized)
+    removed = [m.masked for m in gone]
+    gone.update(active_value=None, unbound_at=stamp)
+    bound = 0
+    if normalized:
+        have = set(
+            TicketMedium.objects.filter(
+                ticket__in=tickets, kind=kind, active_value=normalized
+            ).values_list("ticket_id", flat=True)
+        )
+        for t in tickets:
+            if t.pk not in have:
+                TicketMedium.objects.create(
+                    ticket=t, kind=kind, value=normalized, active_value=normalized
+                )
+                bound += 1
+    audit_record(
+        actor=actor,
+        action="update",
+        verb="pass_medium_moved",
+        after={
+            "pass": pass_id,
+            "kind": kind,
+            "unbound": removed,
+            "bound": TicketMedium(value=normalized).masked if normalized else "",
+            "tickets": bound,
+        },
+    )
+    return bound

@@ -23,8 +23,11 @@ from admit.core.errors import ValidationFailed
 from admit.core.prc_id import InvalidResidentId, parse_resident_id
 from admit.core.sql import insert
 from admit.core.versions import CATALOG, remember
-from admit.customers.models import Account
-from admit.customers.selectors import account_id_of
+from admit.customers.errors import ContractExcludes, GuideNotFound, MemberNotFound
+from admit.customers.models import Account, Guide, Member
+from admit.customers.origin import origin_of
+from admit.customers.selectors import account_id_of, contract_terms
+from admit.customers.services import guide_credit, points_earn
 from admit.inventory.models import CapacityTemplate, Pool
 from admit.inventory.services import (
     InvalidSlot,
@@ -43,7 +46,7 @@ from admit.tickets.services import tickets_issue
 
 from .. import errors, sql, window
 from ..models import Coupon, CouponUse, IdentityQuota, Order, OrderEvent, OrderLine, Visitor
-from ..pricing import CouponTerms, LineIn, ManualDiscount, PricingError, Quote, quote
+from ..pricing import HUNDRED, CouponTerms, LineIn, ManualDiscount, PricingError, Quote, quote
 from ..selectors import with_details
 from .common import event, event_row, paid_total
 
@@ -185,6 +188,8 @@ def prepare(
     coupon: str | None = None,
     manual_discount: ManualDiscount | None = None,
     discount_approver: Any = None,
+    account_id: int | None = None,
+    member: Member | None = None,
     now: dt.datetime,
 ) -> _Prepared:
     """Everything an order needs, checked, before anything is written. A manual discount may
@@ -202,6 +207,9 @@ def prepare(
     if len(lines) > MAX_LINES:
         raise errors.InvalidQuantity(details={"lines": len(lines), "max": MAX_LINES})
     products = _products({ln.product for ln in lines})
+    terms = contract_terms(account_id, timezone.localdate(now)) if account_id else None
+    level = member.level if member is not None else None
+    ahead = settings.ADMIT_SALE_DAYS_AHEAD + (level.booking_days_ahead if level else 0)
     site: Site | None = None
     seen: set[tuple[dt.date, str]] = set()
     prepared: list[_Line] = []
@@ -212,6 +220,8 @@ def prepare(
             raise errors.UnknownProduct(details={"line": index, "product": req.product})
         if channel_obj not in product.channels.all():
             raise errors.NotSoldOnChannel(details={"line": index, "channel": channel})
+        if terms is not None and not terms.allows(product_id=product.pk, channel_id=channel_obj.pk):
+            raise ContractExcludes(details={"line": index, "contract": terms.contract})
         if site is None:
             site = product.site
         elif product.site_id != site.pk:
@@ -237,7 +247,7 @@ def prepare(
         today = site_today(site, now)
         if req.date < today:
             raise errors.PastDate(details={"line": index, "date": req.date.isoformat()})
-        if req.date > today + dt.timedelta(days=settings.ADMIT_SALE_DAYS_AHEAD):
+        if req.date > today + dt.timedelta(days=ahead):
             raise errors.TooFarAhead(details={"line": index, "date": req.date.isoformat()})
         if (product.valid_from and req.date < product.valid_from) or (
             product.valid_until and req.date > product.valid_until
@@ -312,6 +322,16 @@ def prepare(
                 )
                 for ln in prepared
             ],
+            contract_percent={ln.product.pk: terms.percent(ln.product.pk) for ln in prepared}
+            if terms is not None
+            else None,
+            member_prices={
+                ln.product.pk: ln.price * (HUNDRED - level.discount_percent) / HUNDRED
+                for ln in prepared
+                if ln.product.kind != Product.Kind.FEE
+            }
+            if level is not None and level.discount_percent
+            else None,
             coupon=CouponTerms(
                 code=coupon_obj.code,
                 percent=coupon_obj.percent,
@@ -352,6 +372,8 @@ def order_place(
     manual_discount: ManualDiscount | None = None,
     discount_approver: Any = None,
     account: Account | None = None,
+    member: Member | None = None,
+    guide: Guide | None = None,
     now: dt.datetime | None = None,
 ) -> Order:
     """Place an order: check it, price it, hold its places until ``expires_at``.
@@ -362,6 +384,11 @@ def order_place(
     placed by a cashier belongs to their open shift.
     """
     now = now or timezone.now()
+    account_id = _account_for(actor, account)
+    if member is not None and not member.is_active:
+        raise MemberNotFound(details={"member": member.number})
+    if guide is not None and not guide.is_active:
+        raise GuideNotFound(details={"guide": guide.licence_number})
     prepared = prepare(
         channel=channel,
         lines=lines,
@@ -369,6 +396,8 @@ def order_place(
         coupon=coupon,
         manual_discount=manual_discount,
         discount_approver=discount_approver,
+        account_id=account_id,
+        member=member,
         now=now,
     )
     kwargs = {
@@ -376,8 +405,10 @@ def order_place(
         "actor": actor,
         "contact_name": contact_name[:100],
         "contact_phone": contact_phone[:32],
-        "account_id": _account_for(actor, account),
+        "account_id": account_id,
         "shift_id": window.shift_of(actor),
+        "member_id": member.pk if member is not None else None,
+        "guide_id": guide.pk if guide is not None else None,
         "now": now,
     }
     try:
@@ -410,9 +441,15 @@ def _place(
     contact_phone: str,
     account_id: int | None,
     shift_id: int | None,
+    member_id: int | None,
+    guide_id: int | None,
     now: dt.datetime,
 ) -> Order:
     q = prepared.quote
+    where = origin_of(
+        id_numbers=[v.id_number for ln in prepared.lines for v in ln.visitors][:5],
+        phone=contact_phone,
+    )
     # On MariaDB/MySQL, places are taken before any row that points at their pools is inserted
     # (see ``capacity_take`` on foreign-key locks). PostgreSQL's foreign-key check takes a key
     # share lock that does not conflict with the counter update, so there places are taken
@@ -441,6 +478,10 @@ def _place(
         created_by=actor if getattr(actor, "pk", None) and hasattr(actor, "username") else None,
         account_id=account_id,
         shift_id=shift_id,
+        member_id=member_id,
+        guide_id=guide_id,
+        origin_province=where.province,
+        origin_city=where.city,
         expires_at=now + dt.timedelta(minutes=settings.ADMIT_HOLD_MINUTES),
     )
     insert([order])
@@ -580,6 +621,8 @@ def order_confirm(
     issued: list[Ticket] = []
     named: list[Visitor] = []
     for line in lines:
+        if line.product.kind == Product.Kind.FEE:  # a service charge: money, no ticket
+            continue
         per = line.persons
         line_people = people[line.pk]
         holders = [
@@ -609,6 +652,15 @@ def order_confirm(
         ]
     )
     capacity_confirm(lines=lines)
+    if order.member_id is not None:
+        points_earn(member_id=order.member_id, spent=order.total, order_id=order.pk, actor=actor)
+    if order.guide_id is not None:
+        guide_credit(
+            guide_id=order.guide_id,
+            site_id=order.site_id,
+            order_id=order.pk,
+            visitors=sum(t.persons for t in issued),
+        )
     with_details(order, lines=lines, tickets=issued)
     return issued
 

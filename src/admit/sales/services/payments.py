@@ -13,7 +13,9 @@ from django.utils import timezone
 from admit.core.money import to_money
 from admit.core.services import actor_label
 from admit.core.sql import insert
+from admit.customers.models import Book
 from admit.customers.selectors import account_id_of
+from admit.customers.services import account_draw
 
 from .. import errors, sql, window
 from ..models import Order, Payment, PaymentIntent, PaymentMethod, Refund
@@ -22,6 +24,9 @@ from ..providers import provider as get_provider
 from ..selectors import with_details
 from .common import ZERO, due, event, event_row, order_lock
 from .orders import order_confirm
+
+WINDOW_METHODS = (PaymentMethod.CASH, PaymentMethod.CARD)
+ACCOUNT_METHODS = (PaymentMethod.ACCOUNT, PaymentMethod.PREPAID)
 
 
 def amount_in(value: Decimal | str, field: str = "amount") -> Decimal:
@@ -48,7 +53,7 @@ def order_pay(
     """Record cash or card money taken at the window, or a charge to the order's B2B account
     (all that is due when ``amount`` is None); confirm the order once fully paid. The money
     belongs to the cashier's open shift."""
-    if method not in (PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.ACCOUNT):
+    if method not in (*WINDOW_METHODS, *ACCOUNT_METHODS):
         raise errors.MethodNotAllowed(details={"method": method})
     now = now or timezone.now()
     shift_id = window.shift_of(actor)
@@ -56,10 +61,12 @@ def order_pay(
         order = order_lock(order.pk, "channel", known=order)
         if order.status != Order.Status.PENDING:
             raise errors.OrderNotPending(details={"order": order.code, "status": order.status})
-        if method == PaymentMethod.ACCOUNT and (
-            order.account_id is None or account_id_of(actor) is not None
-        ):  # charged by the venue's staff; an agency's own users pay from credit (customers)
+        own = account_id_of(actor)
+        if method in ACCOUNT_METHODS and order.account_id is None:
             raise errors.MethodNotAllowed(details={"method": method, "reason": "no_account"})
+        if own is not None and (method not in ACCOUNT_METHODS or own != order.account_id):
+            # an account's own users pay their bookings from its credit or prepaid money
+            raise errors.MethodNotAllowed(details={"method": method})
         if shift_id is not None and order.shift_id is None:  # a booking picked up at the window
             Order.objects.filter(pk=order.pk).update(shift_id=shift_id)
             order.shift_id = shift_id
@@ -68,6 +75,15 @@ def order_pay(
         value = amount_in(still_due if amount is None else amount)
         if value > still_due:
             raise errors.AmountExceedsBalance(details={"due": str(still_due)})
+        if method in ACCOUNT_METHODS:
+            assert order.account_id is not None
+            account_draw(
+                account_id=order.account_id,
+                book=Book.PREPAID if method == PaymentMethod.PREPAID else Book.CREDIT,
+                amount=value,
+                order_id=order.pk,
+                actor=actor,
+            )
         cash_in, change = None, None
         if method == PaymentMethod.CASH:
             cash_in = amount_in(tendered, "tendered") if tendered is not None else value

@@ -17,6 +17,8 @@ from admit.catalog.models import Product
 from admit.catalog.selectors import product_price, site_day
 from admit.core.money import FEN
 from admit.core.services import actor_label
+from admit.customers.models import Book
+from admit.customers.services import account_refund, guide_credit, points_reverse
 from admit.inventory.models import Pool
 from admit.inventory.services import (
     InvalidSlot,
@@ -29,7 +31,7 @@ from admit.inventory.services import (
     takes_save,
 )
 from admit.tickets.models import Ticket
-from admit.tickets.services import tickets_end, tickets_issue
+from admit.tickets.services import pass_period_refresh, tickets_end, tickets_issue
 
 from .. import errors, window
 from ..models import Order, OrderLine, Payment, PaymentMethod, Refund
@@ -107,6 +109,15 @@ def _pay_back(
                 refund_id=f"{order.code}-{payment.pk}-"
                 f"{Refund.objects.filter(order=order).count() + len(rows)}",
             )
+        if part > 0 and payment.method in (PaymentMethod.ACCOUNT, PaymentMethod.PREPAID):
+            assert order.account_id is not None
+            account_refund(
+                account_id=order.account_id,
+                book=Book.PREPAID if payment.method == PaymentMethod.PREPAID else Book.CREDIT,
+                amount=part,
+                order_id=order.pk,
+                actor=actor,
+            )
         rows.append(
             Refund.objects.create(
                 order=order,
@@ -169,6 +180,20 @@ def order_refund(
             actor=actor,
             tickets=[t.pk for t in tickets],
         )
+        if order.member_id is not None:
+            points_reverse(
+                member_id=order.member_id, refunded=amount - fee, order_id=order.pk, actor=actor
+            )
+        if order.guide_id is not None:
+            guide_credit(
+                guide_id=order.guide_id,
+                site_id=order.site_id,
+                order_id=order.pk,
+                visitors=-sum(t.persons for t in tickets),
+            )
+        passes = {t.holder_pass_id for t in tickets if t.holder_pass_id}
+        if passes:
+            pass_period_refresh(pass_ids=passes)
         event(
             order,
             "refunded",

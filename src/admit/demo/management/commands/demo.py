@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from admit.core.management.commands.serve import gunicorn_argv
-from admit.demo.data import DEMO_PASSWORD, STAFF, demo_load
+from admit.demo.data import DEMO_PASSWORD, STAFF, demo_load, demo_sample_pass
 
 
 class Command(BaseCommand):
@@ -32,6 +32,9 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         say("Loading demo data …")
         created = demo_load(log=lambda m: say(f"  · {m}"))
+        if created:
+            say("  · a member's annual pass with card A1B2C3D4")
+            demo_sample_pass()
         say("  demo data created." if created else "  demo data already present: nothing changed.")
         call_command("collectstatic", interactive=False, verbosity=0)
         base = f"http://{opts['host']}:{opts['port']}"
@@ -40,6 +43,7 @@ class Command(BaseCommand):
         say(f"  Home            {base}/")
         say(f"  Back office     {base}/admin/")
         say(f"  API docs        {base}/api/v1/docs")
+        say(f"  Agency portal   {base}/agency/   (agent / demo1234)")
         say(f"  OpenAPI         {base}/api/v1/openapi.json")
         say("")
         say("  Demo logins (demo only!):")
