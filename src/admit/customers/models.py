@@ -56,6 +56,7 @@ class Account(models.Model):
         verbose_name = _("B2B account")
         verbose_name_plural = _("B2B accounts")
         ordering = ["code"]
+        permissions = [("record_topup", _("Can record money received into prepaid balances"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(prepaid_balance__gte=0), name="account_prepaid_not_negative"
@@ -391,6 +392,7 @@ class Pass(models.Model):
         verbose_name = _("pass")
         verbose_name_plural = _("passes")
         ordering = ["-created_at"]
+        permissions = [("freeze_pass", _("Can freeze and thaw passes"))]
 
     def __str__(self) -> str:
         return self.number
