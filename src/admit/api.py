@@ -17,8 +17,8 @@ from admit.accounts.api import router as auth_router
 from admit.accounts.auth import bearer
 from admit.catalog.api import router as catalog_router
 from admit.core.errors import DomainError
-from admit.inventory.api import router as inventory_router
 from admit.customers.api import router as customers_router
+from admit.inventory.api import router as inventory_router
 from admit.sales.api import router as sales_router
 from admit.sales.api_passes import router as passes_router
 
