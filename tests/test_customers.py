@@ -21,6 +21,7 @@ from admit.customers.models import (
     ContractProduct,
     Guide,
     GuideCredit,
+    GuideRule,
     LedgerEntry,
     Member,
     PointsEntry,
@@ -43,6 +44,7 @@ from admit.inventory.services import pools_ensure
 from admit.sales import services
 from admit.sales.checks import money_problems
 from admit.sales.models import Order
+from admit.tickets.models import Ticket
 from tests.conftest import bearer_client
 from tests.sales_helpers import IDS, MON
 
@@ -508,3 +510,41 @@ def test_time_zone_edges_of_statement_periods(world):
         period_end=dt.date(2026, 11, 23),
     )
     assert nov22["charged"] == Decimal("1036.80") and nov23["charged"] == 0
+
+
+def test_a_guide_enters_free_with_a_group_large_enough(world):
+    guide = Guide.objects.get(licence_number="D-5301-000123")
+    order = services.order_place(
+        channel="agency",
+        lines=[group_line(12)],
+        actor=world["agent"],
+        guide=guide,
+        guide_entry=True,
+    )
+    group_ln, own = order.lines.order_by("id")
+    assert own.product.code == "adult" and own.slot_id == group_ln.slot_id
+    assert own.total == 0 and [a["kind"] for a in own.adjustments] == ["guide"]
+    assert order.total == group_ln.total
+    pay(order, world["agent"], "account")
+    assert Ticket.objects.filter(order=order).count() == 2
+    credit = GuideCredit.objects.get(order=order)
+    assert credit.visitors == 12  # the guide is not their own visitor
+    adult = Product.objects.get(code="adult")
+    small = services.LineRequest(product=adult.pk, date=MON, quantity=5, slot=main_slot())
+    before = Order.objects.count()
+    with pytest.raises(DomainError) as exc:
+        services.order_place(
+            channel="agency", lines=[small], actor=world["agent"], guide=guide, guide_entry=True
+        )
+    assert exc.value.code == "guide_group_too_small"
+    GuideRule.objects.update(product=None)
+    with pytest.raises(DomainError) as exc:
+        services.order_place(
+            channel="agency",
+            lines=[group_line(12)],
+            actor=world["agent"],
+            guide=guide,
+            guide_entry=True,
+        )
+    assert exc.value.code == "guide_entry_not_offered"
+    assert Order.objects.count() == before

@@ -95,3 +95,13 @@ class StatementNotFound(NotFound):
 class LevelNotFound(NotFound):
     code = "level_not_found"
     default_message = _("No such member level.")
+
+
+class GuideEntryNotOffered(Conflict):
+    code = "guide_entry_not_offered"
+    default_message = _("This site offers guides and drivers no entry of their own.")
+
+
+class GuideGroupTooSmall(ValidationFailed):
+    code = "guide_group_too_small"
+    default_message = _("The group is too small for the guide's own entry.")

@@ -444,6 +444,15 @@ class GuideRule(models.Model):
     min_group = models.PositiveSmallIntegerField(
         _("smallest group"), default=10, validators=[MinValueValidator(1)]
     )
+    product = models.ForeignKey(
+        "catalog.Product",
+        verbose_name=_("own entry on"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The ticket type of the guide's own entry; empty: no entry of their own."),
+    )
     entry_discount_percent = percent_field(
         _("own entry discount (%)"), default=Decimal("100.00"), help_text=_("100: free entry.")
     )
@@ -459,6 +468,15 @@ class GuideRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site} / {self.get_kind_display()}"
+
+    def clean(self) -> None:
+        if self.product_id is not None and self.site_id is not None:
+            if self.product.site_id != self.site_id:
+                raise ValidationError({"product": _("A ticket type of this site.")})
+            if self.product.real_name_required or self.product.kind not in ("admission", "combo"):
+                raise ValidationError(
+                    {"product": _("An admission or combo ticket without real names.")}
+                )
 
 
 class GuideCredit(AppendOnlyModel):

@@ -530,6 +530,7 @@ def _customers(site: Site, admin: Any, agency: Account, channels: dict[str, Chan
         instance=GuideRule(
             site=site,
             min_group=10,
+            product=Product.objects.get(site=site, code="adult"),
             entry_discount_percent=Decimal("100"),
             rebate_per_visitor=Decimal("2.00"),
             points_per_visitor=1,

@@ -60,6 +60,7 @@ class OrderIn(Schema):
     manual_discount: DiscountIn | None = None
     member: str | None = Field(None, max_length=20, description="Member number: member prices")
     guide: str | None = Field(None, max_length=40, description="Licence of the group's guide")
+    guide_entry: bool = Field(False, description="Add the guide's own entry (by the site's rule)")
 
 
 class PaymentIn(Schema):
@@ -238,6 +239,7 @@ def order_create(request: HttpRequest, payload: OrderIn) -> Any:
             manual_discount=manual,
             member=member,
             guide=guide,
+            guide_entry=payload.guide_entry,
         )
         return 201, order_out(order)
 

@@ -5,7 +5,8 @@ The steps, in order, each on what the step before left:
 1. channel price for the day type (``catalog.pricing.resolve_price``; the caller passes it in),
    per ticket, or per person for group tickets;
 2. the contract discount of a B2B account (percent per product);
-3. a member price (replaces the unit price where it is lower);
+3. a member price (replaces the unit price where it is lower), and a discount of one line (a
+   guide's own entry with their group);
 4. a coupon: a percentage, or an amount spread over the lines it covers, with a minimum spend;
 5. a cashier's manual discount (percent or amount) over the whole basket;
 
@@ -143,6 +144,7 @@ def quote(
     coupon: CouponTerms | None = None,
     manual: ManualDiscount | None = None,
     manual_limit_percent: Decimal | None = None,
+    line_percent: dict[str, tuple[str, Decimal]] | None = None,
 ) -> Quote:
     """Price ``lines``; raise ``PricingError`` for a coupon below its minimum spend or a manual
     discount above the limit."""
@@ -166,6 +168,9 @@ def quote(
             member_ticket = fen(member * (ln.persons if ln.per_person else 1)) * ln.quantity
             if member_ticket < q.total:
                 _take(q, "member", "member price", q.total - member_ticket)
+        own = (line_percent or {}).get(ln.key)
+        if own is not None:  # a discount of one line (a guide's own entry)
+            _take(q, own[0], f"{own[1]}%", q.total * own[1] / HUNDRED)
 
     if coupon is not None:
         eligible = [

@@ -83,6 +83,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('guide', 'tour guide'), ('driver', 'driver')], default='guide', max_length=16, verbose_name='for')),
                 ('min_group', models.PositiveSmallIntegerField(default=10, validators=[django.core.validators.MinValueValidator(1)], verbose_name='smallest group')),
+                ('product', models.ForeignKey(blank=True, help_text="The ticket type of the guide's own entry; empty: no entry of their own.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.product', verbose_name='own entry on')),
                 ('entry_discount_percent', models.DecimalField(decimal_places=2, default=Decimal('100.00'), help_text='100: free entry.', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='own entry discount (%)')),
                 ('rebate_per_visitor', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=12, verbose_name='rebate per visitor')),
                 ('points_per_visitor', models.PositiveSmallIntegerField(default=0, verbose_name='points per visitor')),

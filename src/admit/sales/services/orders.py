@@ -23,8 +23,14 @@ from admit.core.errors import ValidationFailed
 from admit.core.prc_id import InvalidResidentId, parse_resident_id
 from admit.core.sql import insert
 from admit.core.versions import CATALOG, remember
-from admit.customers.errors import ContractExcludes, GuideNotFound, MemberNotFound
-from admit.customers.models import Account, Guide, Member
+from admit.customers.errors import (
+    ContractExcludes,
+    GuideEntryNotOffered,
+    GuideGroupTooSmall,
+    GuideNotFound,
+    MemberNotFound,
+)
+from admit.customers.models import Account, Guide, GuideRule, Member
 from admit.customers.origin import origin_of
 from admit.customers.selectors import account_id_of, contract_terms
 from admit.customers.services import guide_credit, points_earn
@@ -190,6 +196,7 @@ def prepare(
     discount_approver: Any = None,
     account_id: int | None = None,
     member: Member | None = None,
+    line_percent: dict[str, tuple[str, Decimal]] | None = None,
     now: dt.datetime,
 ) -> _Prepared:
     """Everything an order needs, checked, before anything is written. A manual discount may
@@ -343,6 +350,7 @@ def prepare(
             else None,
             manual=manual_discount,
             manual_limit_percent=limit if manual_discount else None,
+            line_percent=line_percent,
         )
     except PricingError as exc:
         if exc.code == "coupon_min_spend":
@@ -374,6 +382,7 @@ def order_place(
     account: Account | None = None,
     member: Member | None = None,
     guide: Guide | None = None,
+    guide_entry: bool = False,
     now: dt.datetime | None = None,
 ) -> Order:
     """Place an order: check it, price it, hold its places until ``expires_at``.
@@ -389,6 +398,9 @@ def order_place(
         raise MemberNotFound(details={"member": member.number})
     if guide is not None and not guide.is_active:
         raise GuideNotFound(details={"guide": guide.licence_number})
+    line_percent = None
+    if guide is not None and guide_entry:
+        lines, line_percent = _with_guide_entry(lines, guide)
     prepared = prepare(
         channel=channel,
         lines=lines,
@@ -398,6 +410,7 @@ def order_place(
         discount_approver=discount_approver,
         account_id=account_id,
         member=member,
+        line_percent=line_percent,
         now=now,
     )
     kwargs = {
@@ -417,6 +430,33 @@ def order_place(
         if not holds_expire(now=now, pool_ids=prepared.pool_ids):
             raise
         return _place(**kwargs)
+
+
+def _with_guide_entry(
+    lines: Sequence[LineRequest], guide: Guide
+) -> tuple[list[LineRequest], dict[str, tuple[str, Decimal]]]:
+    """The order's lines plus the guide's own entry, free or discounted by the site's rule once
+    the group is large enough; on the first line's day and slot."""
+    if not lines:
+        raise ValidationFailed(code="no_lines")
+    products = _products({ln.product for ln in lines})
+    first = products.get(lines[0].product)
+    rule = (
+        GuideRule.objects.select_related("product")
+        .filter(site_id=first.site_id if first else None, kind=guide.kind)
+        .first()
+    )
+    if rule is None or rule.product is None:
+        raise GuideEntryNotOffered(details={"guide": guide.licence_number})
+    head = sum(
+        ln.quantity
+        * (ln.persons or (products[ln.product].persons if ln.product in products else 1))
+        for ln in lines
+    )
+    if head < rule.min_group:
+        raise GuideGroupTooSmall(details={"min": rule.min_group, "given": head})
+    entry = LineRequest(product=rule.product.pk, date=lines[0].date, quantity=1, slot=lines[0].slot)
+    return [*lines, entry], {str(len(lines)): ("guide", rule.entry_discount_percent)}
 
 
 def _account_for(actor: Any, account: Account | None) -> int | None:
@@ -655,11 +695,12 @@ def order_confirm(
     if order.member_id is not None:
         points_earn(member_id=order.member_id, spent=order.total, order_id=order.pk, actor=actor)
     if order.guide_id is not None:
+        own = {ln.pk for ln in lines if any(a["kind"] == "guide" for a in ln.adjustments)}
         guide_credit(
             guide_id=order.guide_id,
             site_id=order.site_id,
             order_id=order.pk,
-            visitors=sum(t.persons for t in issued),
+            visitors=sum(t.persons for t in issued if t.line_id not in own),
         )
     with_details(order, lines=lines, tickets=issued)
     return issued
