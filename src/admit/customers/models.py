@@ -470,10 +470,11 @@ class GuideRule(models.Model):
         return f"{self.site} / {self.get_kind_display()}"
 
     def clean(self) -> None:
-        if self.product_id is not None and self.site_id is not None:
-            if self.product.site_id != self.site_id:
+        product = self.product if self.product_id is not None else None
+        if product is not None and self.site_id is not None:
+            if product.site_id != self.site_id:
                 raise ValidationError({"product": _("A ticket type of this site.")})
-            if self.product.real_name_required or self.product.kind not in ("admission", "combo"):
+            if product.real_name_required or product.kind not in ("admission", "combo"):
                 raise ValidationError(
                     {"product": _("An admission or combo ticket without real names.")}
                 )

@@ -441,9 +441,11 @@ def _with_guide_entry(
         raise ValidationFailed(code="no_lines")
     products = _products({ln.product for ln in lines})
     first = products.get(lines[0].product)
+    if first is None:
+        raise errors.UnknownProduct(details={"line": 0, "product": lines[0].product})
     rule = (
         GuideRule.objects.select_related("product")
-        .filter(site_id=first.site_id if first else None, kind=guide.kind)
+        .filter(site_id=first.site_id, kind=guide.kind)
         .first()
     )
     if rule is None or rule.product is None:
