@@ -771,3 +771,57 @@ def test_a_quantity_that_is_no_whole_number_is_refused_not_rounded(
     )
     assert refused["error"]["code"] == "invalid_number"
     assert not Order.objects.exists()
+
+
+def test_a_member_at_the_window_gets_member_prices_points_and_their_pass(
+    pos: Any, cashier: User, shift: Shift
+) -> None:
+    from admit.customers.models import Member, Pass
+    from admit.demo.data import DEMO_MEMBER_PHONE
+
+    member = Member.objects.get(phone=DEMO_MEMBER_PHONE)
+    found = pos.get(f"/boxoffice/pos/member?q={DEMO_MEMBER_PHONE}").json()
+    assert found["number"] == member.number and found["name"] == member.name
+    assert pos.get("/boxoffice/pos/member?q=13000000000").status_code == 404
+    annual = Product.objects.get(code="annual")
+    line = {
+        "product": annual.pk,
+        "date": "2026-11-22",
+        "quantity": 1,
+        "visitors": [
+            {"name": member.name, "id_type": "resident_id", "id_number": member.id_number}
+        ],
+    }
+    quoted = post(pos, "/boxoffice/pos/quote", {"lines": [line], "member": member.number})
+    assert Decimal(quoted["total"]) == Decimal("358.20")  # gold: 10 % off 398
+    unknown = post(
+        pos,
+        "/boxoffice/pos/checkout",
+        {"key": "m-0", "lines": [line], "member": "MNOBODY", "tenders": [{"method": "cash"}]},
+        404,
+    )
+    assert unknown["error"]["code"] == "member_not_found" and not Order.objects.exists()
+    sold = post(
+        pos,
+        "/boxoffice/pos/checkout",
+        {
+            "key": "m-1",
+            "lines": [line],
+            "member": DEMO_MEMBER_PHONE,
+            "tenders": [{"method": "card"}],
+        },
+    )
+    order = Order.objects.get(code=sold["order"]["code"])
+    assert order.member_id == member.pk and order.total == Decimal("358.20")
+    (sold_pass,) = Pass.objects.filter(member=member)
+    ticket = order.tickets.get()
+    assert ticket.holder_pass_id == sold_pass.pk and sold_pass.valid_until == ticket.valid_until
+    # The card bound after the sale becomes the pass's card.
+    bound = post(
+        pos, f"/boxoffice/pos/orders/{order.code}/tickets/{ticket.pk}/bind", {"uid": "0A0B0C0D"}
+    )
+    assert bound
+    sold_pass.refresh_from_db()
+    assert sold_pass.card_uid == "0A0B0C0D"
+    member.refresh_from_db()
+    assert member.points == 716  # 358.20 × 2, whole points

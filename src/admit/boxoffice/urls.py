@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern] = [
     path("pos/quote", views_pos.quote, name="pos_quote"),
     path("pos/checkout", views_pos.checkout, name="pos_checkout"),
     path("pos/recent", views_pos.recent, name="pos_recent"),
+    path("pos/member", views_pos.member, name="pos_member"),
     path("pos/orders/<str:code>", views_pos.order, name="pos_order"),
     path("pos/orders/<str:code>/pay", views_pos.pay, name="pos_pay"),
     path("pos/orders/<str:code>/cancel", views_pos.cancel, name="pos_cancel"),

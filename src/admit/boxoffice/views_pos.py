@@ -38,7 +38,9 @@ from admit.core.errors import (
 )
 from admit.core.idempotency import fingerprint, run_idempotent
 from admit.core.money import money_str
-from admit.customers.models import Account
+from admit.customers.errors import MemberNotFound
+from admit.customers.models import Account, Member
+from admit.customers.selectors import member_of
 from admit.inventory.selectors import availability
 from admit.inventory.services import pools_ensure
 from admit.sales.models import Order, PaymentIntent
@@ -168,6 +170,7 @@ def pos(request: HttpRequest) -> HttpResponse:
             "quote": reverse("boxoffice:pos_quote"),
             "checkout": reverse("boxoffice:pos_checkout"),
             "recent": reverse("boxoffice:pos_recent"),
+            "member": reverse("boxoffice:pos_member"),
             "order": reverse("boxoffice:pos_order", args=["CODE"]),
         },
     }
@@ -215,6 +218,7 @@ def _strings() -> dict[str, Any]:
         "card_uid": _("Card UID"),
         "bind_card": _("Bind card"),
         "bound": _("Bound"),
+        "points": _("%s points"),
         "sales": _("Sales"),
         "tickets": _("Tickets"),
         "cash_drawer": _("Cash in drawer"),
@@ -442,6 +446,7 @@ def quote(request: HttpRequest, shift: Shift) -> HttpResponse:
         actor=request.user,
         manual_discount=manual,
         discount_approver=_Approver() if needs_approval else None,
+        member=_member(data),
         now=timezone.now(),
     )
     q = prepared.quote
@@ -579,6 +584,39 @@ def _tenders(data: dict[str, Any]) -> list[Tender]:
     return out
 
 
+def _member(data: dict[str, Any]) -> Member | None:
+    """The member a sale is for, by phone or member number (member prices, points, passes)."""
+    text = str(data.get("member") or "").strip()[:32]
+    if not text:
+        return None
+    found = member_of(number=text.upper()) if text[:1].upper() == "M" else member_of(phone=text)
+    if found is None:
+        raise MemberNotFound(details={"member": text})
+    return found
+
+
+@require_http_methods(["GET"])
+@pos_json
+def member(request: HttpRequest, shift: Shift) -> HttpResponse:
+    """A member by phone or number, for the basket: name, level, points and passes."""
+    found = _member({"member": request.GET.get("q", "")})
+    if found is None:
+        raise MemberNotFound()
+    return JsonResponse(
+        {
+            "number": found.number,
+            "name": found.name,
+            "level": found.level.name if found.level else "",
+            "discount": str(found.level.discount_percent) if found.level else "0",
+            "points": found.points,
+            "passes": [
+                {"number": p.number, "status": p.get_status_display(), "until": str(p.valid_until)}
+                for p in found.passes.all()
+            ],
+        }
+    )
+
+
 def _account(data: dict[str, Any]) -> Account | None:
     if data.get("account") in (None, ""):
         return None
@@ -657,6 +695,7 @@ def checkout(request: HttpRequest, shift: Shift) -> HttpResponse:
             code="qr_not_combined",
         )
     account = _account(data)
+    member = _member(data)
     approver = _approver(request, data, shift, percent)
     user = request.user
 
@@ -670,6 +709,7 @@ def checkout(request: HttpRequest, shift: Shift) -> HttpResponse:
             discount_reason=reason,
             approver=approver,
             account=account,
+            member=member,
             contact_name=str(data.get("contact_name") or "")[:100],
             leave_pending=online,
         )

@@ -438,7 +438,7 @@ def demo_load(*, log: Callable[[str], None] = lambda _m: None) -> bool:
 
     log("box office: terminals, window discounts, a supervisor's PIN")
     _box_office(site, admin)
-    log("customers: a contract, prepaid money, member levels, a member with a pass, a guide")
+    log("customers: a contract, prepaid money, member levels, a member, a guide")
     _customers(site, admin, agency, channels)
     return True
 

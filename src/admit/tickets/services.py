@@ -218,6 +218,10 @@ def medium_bind(*, ticket: Ticket, kind: str, value: str, actor: Any) -> TicketM
     medium = TicketMedium.objects.create(
         ticket=locked, kind=kind, value=normalized, active_value=normalized
     )
+    if locked.holder_pass_id is not None and kind == TicketMedium.Kind.CARD:
+        from admit.customers.models import Pass
+
+        Pass.objects.filter(pk=locked.holder_pass_id).update(card_uid=normalized)
     audit_record(
         actor=actor,
         action="create",

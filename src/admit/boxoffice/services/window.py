@@ -22,7 +22,7 @@ from admit.accounts.rights import has
 from admit.catalog.models import Product
 from admit.core.errors import Conflict, PermissionDenied, ValidationFailed
 from admit.core.services import audit_record
-from admit.customers.models import Account
+from admit.customers.models import Account, Member
 from admit.sales.errors import AccountNotAllowed, TenderedTooLittle
 from admit.sales.models import Order, PaymentMethod, Refund
 from admit.sales.pricing import ManualDiscount
@@ -34,6 +34,7 @@ from admit.sales.services import (
     order_refund,
 )
 from admit.sales.services.common import ZERO, due
+from admit.sales.services.passes import passes_register
 from admit.tickets.models import Ticket
 
 from ..errors import NotYourShift, ProductNotAllowed, VoidNotAllowed
@@ -177,6 +178,7 @@ def window_sell(
     discount_reason: str = "",
     approver: Any = None,
     account: Account | None = None,
+    member: Member | None = None,
     contact_name: str = "",
     contact_phone: str = "",
     leave_pending: bool = False,
@@ -209,6 +211,7 @@ def window_sell(
             manual_discount=manual,
             discount_approver=approver,
             account=account,
+            member=member,
             now=now,
         )
         if approver is not None and manual is not None:
@@ -228,6 +231,10 @@ def window_sell(
             _pay(order, checked, actor, now)
         elif tenders:
             raise PaymentTooMuch(details={"due": "0.00"})
+        if member is not None:
+            order.refresh_from_db(fields=["status"])
+            if order.status == Order.Status.PAID:
+                passes_register(order=order, member=member)  # a pass sold to a member
     order.refresh_from_db()
     return order
 

@@ -124,16 +124,7 @@ def pass_sell(
         channel=channel,
         now=now,
     )
-    ticket = Ticket.objects.get(order=order)
-    assert ticket.valid_from is not None and ticket.valid_until is not None  # a pass period
-    pass_ = Pass.objects.create(
-        number="P" + random_code(9),
-        member=member,
-        product=product,
-        valid_from=ticket.valid_from,
-        valid_until=ticket.valid_until,
-    )
-    Ticket.objects.filter(pk=ticket.pk).update(holder_pass=pass_)
+    (pass_,) = passes_register(order=order, member=member)
     if card_uid:
         pass_media_move(
             pass_id=pass_.pk,
@@ -143,7 +134,10 @@ def pass_sell(
             today=site_today(product.site, now),
         )
         pass_.card_uid = (
-            TicketMedium.objects.filter(ticket=ticket).values_list("value", flat=True).first() or ""
+            TicketMedium.objects.filter(ticket__holder_pass=pass_, active_value__isnull=False)
+            .values_list("value", flat=True)
+            .first()
+            or ""
         )
         pass_.save(update_fields=["card_uid"])
     audit_record(
@@ -154,6 +148,26 @@ def pass_sell(
         after={"member": member.number, "order": order.code, "until": str(pass_.valid_until)},
     )
     return pass_
+
+
+def passes_register(*, order: Order, member: Member) -> list[Pass]:
+    """A pass for each pass ticket of a paid order, bound to ``member`` (in the sale's
+    transaction: a pass sold at the window to a member)."""
+    made = []
+    for ticket in Ticket.objects.filter(
+        order=order, product__kind=Product.Kind.PASS, holder_pass__isnull=True
+    ).order_by("id"):
+        assert ticket.valid_from is not None and ticket.valid_until is not None  # a pass period
+        pass_ = Pass.objects.create(
+            number="P" + random_code(9),
+            member=member,
+            product_id=ticket.product_id,
+            valid_from=ticket.valid_from,
+            valid_until=ticket.valid_until,
+        )
+        Ticket.objects.filter(pk=ticket.pk).update(holder_pass=pass_)
+        made.append(pass_)
+    return made
 
 
 def renewal_period(*, valid_until: dt.date, today: dt.date, months: int) -> tuple[dt.date, dt.date]:

@@ -8,7 +8,7 @@
   const state = {
     date: C.days[0], slotStart: null, products: [], basket: [], sel: -1,
     quote: null, parts: [], method: null, target: null, key: newKey(),
-    digits: "", digitsAt: 0, busy: false, lastOrder: null, qrTimer: null,
+    digits: "", digitsAt: 0, busy: false, lastOrder: null, qrTimer: null, member: null,
   };
 
   function newKey() {
@@ -167,7 +167,7 @@
     const pct = parseFloat($("disc-percent").value || "0");
     $("approval").hidden = !(pct > parseFloat(C.limit));
     try {
-      state.quote = await api(C.urls.quote, { lines: linesOut().map((l) => ({ ...l, visitors: [] })), discount: discountOut() });
+      state.quote = await api(C.urls.quote, { lines: linesOut().map((l) => ({ ...l, visitors: [] })), discount: discountOut(), member: state.member });
       say("");
     } catch (e) { state.quote = null; fail(e); }
     renderBasket(); showTotals();
@@ -242,6 +242,7 @@
     const body = { key: state.key, lines: linesOut(), discount: discountOut(), tenders: tenders, qr: !!qr };
     const acc = tenders.some((t) => t.method === "account") ? (state.account || $("t-account").value) : null;
     if (acc) body.account = acc;
+    if (state.member) body.member = state.member;
     return body;
   }
   async function confirm() {
@@ -332,7 +333,8 @@
   }
   function reset() {
     state.basket = []; state.sel = -1; state.quote = null; state.parts = []; state.method = null;
-    state.key = newKey(); state.account = null;
+    state.key = newKey(); state.account = null; state.member = null;
+    $("member").value = ""; $("member-info").textContent = "";
     $("disc-percent").value = ""; $("disc-reason").value = ""; $("appr-name").value = ""; $("appr-pin").value = "";
     $("approval").hidden = true; $("tender").hidden = true;
     document.querySelectorAll(".methods button, .presets button").forEach((b) => b.classList.remove("on"));
@@ -517,6 +519,19 @@
     if (el.id === "t-tendered" || el.id === "t-amount") updateChange();
   });
   $("pickup-form").addEventListener("submit", findOrder);
+  $("member").addEventListener("change", async () => {
+    const q = $("member").value.trim();
+    state.member = null; $("member-info").textContent = "";
+    if (q) {
+      try {
+        const m = await api(C.urls.member + "?q=" + encodeURIComponent(q));
+        state.member = m.number;
+        $("member-info").textContent = [m.name, m.level, T.points.replace("%s", m.points)].filter(Boolean).join(" · ");
+        say("");
+      } catch (e) { fail(e); }
+    }
+    state.key = newKey(); requote();
+  });
 
   $("presets").innerHTML = C.presets.map((p) => `<button type="button" data-preset="${p.id}" data-percent="${p.percent}" data-name="${esc(p.name)}">${esc(p.name)} ${Number(p.percent)}%</button>`).join("");
   loadDay(); loadTotals();
