@@ -548,3 +548,52 @@ def test_a_guide_enters_free_with_a_group_large_enough(world):
         )
     assert exc.value.code == "guide_entry_not_offered"
     assert Order.objects.count() == before
+
+
+def test_a_refund_after_the_credit_was_settled_becomes_prepaid_money(world, clock):
+    order = pay(agency_order(world), world["agent"], "account")
+    clock.shift(dt.timedelta(days=1))
+    day = dt.date(2026, 11, 22)
+    statement = statement_issue(
+        account=account(), period_start=day, period_end=day, actor=world["admin"]
+    )
+    statement_pay(statement=statement, amount=statement.due, actor=world["admin"])
+    assert account().credit_used == 0
+    prepaid = account().prepaid_balance
+    services.order_refund(order=order, actor=world["agent"])
+    assert account().credit_used == 0
+    assert account().prepaid_balance == prepaid + order.total
+    entry = LedgerEntry.objects.filter(order=order, kind="refund").get()
+    assert (entry.book, entry.reference) == ("prepaid", "credit already settled")
+    assert ledger_problems() == [] and money_problems() == []
+
+
+def test_top_ups_and_member_registration_are_idempotent(world):
+    finance = bearer_client(User.objects.get(username="finance"))
+    for _ in range(2):
+        r = finance.post(
+            f"/api/v1/accounts/{AGENCY}/topups",
+            {"amount": "300.00", "reference": "BANK-9"},
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="topup-9",
+        )
+        assert r.status_code == 201, r.content
+    assert account().prepaid_balance == Decimal("20300.00")
+    other = finance.post(
+        f"/api/v1/accounts/{AGENCY}/topups",
+        {"amount": "301.00"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="topup-9",
+    )
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
+    cashier = bearer_client(world["cashier"])
+    numbers = {
+        cashier.post(
+            "/api/v1/members",
+            {"name": "孙八", "phone": "13600000000"},
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="m-1",
+        ).json()["number"]
+        for _ in range(2)
+    }
+    assert len(numbers) == 1 and Member.objects.filter(phone="13600000000").count() == 1

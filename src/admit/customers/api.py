@@ -4,6 +4,7 @@ visitor origin over the HTTP API. An account's own users see only their own acco
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from admit.accounts.rights import require
+from admit.core.idempotency import fingerprint, run_idempotent
 from admit.core.money import CURRENCY, money_str
 
 from . import errors, services
@@ -50,6 +52,24 @@ class GuideIn(Schema):
     phone: str = Field("", max_length=32)
     kind: str = Field("guide", max_length=16, examples=["guide", "driver"])
     account: str | None = Field(None, max_length=40, description="Agency code")
+
+
+def once(
+    request: HttpRequest,
+    user: Any,
+    what: str,
+    payload: Any,
+    fn: Callable[[], Any],
+    status: int = 201,
+) -> Any:
+    """Answer a write once per ``Idempotency-Key``: a repeat gets the first answer."""
+    code, body = run_idempotent(
+        scope=f"user:{user.pk}",
+        key=request.headers.get("Idempotency-Key"),
+        fp=fingerprint(what, payload.dict() if payload is not None else {}),
+        fn=lambda: (status, fn()),
+    )
+    return Status(code, body)
 
 
 def _account(
@@ -137,11 +157,15 @@ def account_ledger(request: HttpRequest, code: str, book: str = "", limit: int =
 )
 def account_topup(request: HttpRequest, code: str, payload: AmountIn) -> Any:
     user, account = _account(request, code, "customers.record_topup")
-    entry = services.account_topup(
-        account=account, amount=payload.amount, reference=payload.reference, actor=user
-    )
-    account.refresh_from_db()
-    return Status(201, {"entry": entry_out(entry), "account": account_out(account)})
+
+    def topup() -> dict[str, Any]:
+        entry = services.account_topup(
+            account=account, amount=payload.amount, reference=payload.reference, actor=user
+        )
+        account.refresh_from_db()
+        return {"entry": entry_out(entry), "account": account_out(account)}
+
+    return once(request, user, f"topup {account.code}", payload, topup)
 
 
 @router.get("/accounts/{code}/statements", response=list[dict], summary="Settlement statements")
@@ -157,13 +181,17 @@ def statements_list(request: HttpRequest, code: str) -> Any:
 )
 def statement_issue(request: HttpRequest, code: str, payload: PeriodIn) -> Any:
     user, account = _account(request, code, "customers.add_statement")
-    statement = services.statement_issue(
-        account=account,
-        period_start=payload.period_start,
-        period_end=payload.period_end,
-        actor=user,
-    )
-    return Status(201, statement_out(statement))
+
+    def issue() -> dict[str, Any]:
+        statement = services.statement_issue(
+            account=account,
+            period_start=payload.period_start,
+            period_end=payload.period_end,
+            actor=user,
+        )
+        return statement_out(statement)
+
+    return once(request, user, f"statement {account.code}", payload, issue)
 
 
 @router.post(
@@ -178,11 +206,15 @@ def statement_payment(request: HttpRequest, number: str, payload: AmountIn) -> A
     statement = Statement.objects.select_related("account").filter(number=number[:40]).first()
     if statement is None:
         raise errors.StatementNotFound(details={"statement": number[:40]})
-    entry = services.statement_pay(
-        statement=statement, amount=payload.amount, reference=payload.reference, actor=user
-    )
-    statement.refresh_from_db()
-    return Status(201, {"entry": entry_out(entry), "statement": statement_out(statement)})
+
+    def paid() -> dict[str, Any]:
+        entry = services.statement_pay(
+            statement=statement, amount=payload.amount, reference=payload.reference, actor=user
+        )
+        statement.refresh_from_db()
+        return {"entry": entry_out(entry), "statement": statement_out(statement)}
+
+    return once(request, user, f"statement payment {statement.number}", payload, paid)
 
 
 # --- Members --------------------------------------------------------------------------------
@@ -230,14 +262,21 @@ def member_register(request: HttpRequest, payload: MemberIn) -> Any:
         level = MemberLevel.objects.filter(code=payload.level).first()
         if level is None:
             raise errors.LevelNotFound(details={"level": payload.level})
-    member = services.member_register(
-        name=payload.name,
-        phone=payload.phone,
-        id_number=payload.id_number,
-        level=level,
-        actor=user,
+    return once(
+        request,
+        user,
+        "member",
+        payload,
+        lambda: member_out(
+            services.member_register(
+                name=payload.name,
+                phone=payload.phone,
+                id_number=payload.id_number,
+                level=level,
+                actor=user,
+            )
+        ),
     )
-    return Status(201, member_out(member))
 
 
 @router.get("/members/{number}", response=dict, summary="A member with points and passes")
@@ -249,10 +288,14 @@ def member_get(request: HttpRequest, number: str) -> Any:
 @router.post("/members/{number}/redemptions", response={201: dict}, summary="Redeem points")
 def member_redeem(request: HttpRequest, number: str, payload: RedeemIn) -> Any:
     user, member = _member(request, number, "customers.change_member")
-    entry = services.points_redeem(
-        member=member, points=payload.points, reason=payload.reason, actor=user
-    )
-    return Status(201, {"points": entry.points, "balance": entry.balance_after})
+
+    def redeem() -> dict[str, Any]:
+        entry = services.points_redeem(
+            member=member, points=payload.points, reason=payload.reason, actor=user
+        )
+        return {"points": entry.points, "balance": entry.balance_after}
+
+    return once(request, user, f"redeem {member.number}", payload, redeem)
 
 
 # --- Guides ---------------------------------------------------------------------------------
@@ -281,15 +324,22 @@ def guide_register(request: HttpRequest, payload: GuideIn) -> Any:
             raise errors.AccountNotFound(details={"account": payload.account})
     elif own is not None:
         account = Account.objects.get(pk=own)
-    guide = services.guide_register(
-        name=payload.name,
-        licence_number=payload.licence_number,
-        phone=payload.phone,
-        kind=payload.kind,
-        account=account,
-        actor=user,
+    return once(
+        request,
+        user,
+        "guide",
+        payload,
+        lambda: guide_out(
+            services.guide_register(
+                name=payload.name,
+                licence_number=payload.licence_number,
+                phone=payload.phone,
+                kind=payload.kind,
+                account=account,
+                actor=user,
+            )
+        ),
     )
-    return Status(201, guide_out(guide))
 
 
 @router.get("/guides/{licence}", response=dict, summary="A guide or driver with their points")

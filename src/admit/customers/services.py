@@ -169,17 +169,48 @@ def account_draw(
 
 def account_refund(
     *, account_id: int, book: str, amount: Decimal, order_id: int, actor: Any
-) -> LedgerEntry:
-    """Money of a refunded booking goes back where it came from."""
-    sign = Decimal(1) if book == Book.PREPAID else Decimal(-1)
-    return _move(
-        account_id=account_id,
-        book=book,
-        kind=Kind.REFUND,
-        amount=sign * _positive(amount),
-        actor=actor,
-        order_id=order_id,
-    )
+) -> list[LedgerEntry]:
+    """Money of a refunded booking goes back where it came from. A credit charge refunded after
+    the account has already settled it (it owes less than the refund) lowers what it owes to
+    zero, and the rest becomes prepaid money of the account: nothing is lost, no figure goes
+    negative. In the caller's transaction."""
+    amount = _positive(amount)
+    if book == Book.PREPAID:
+        back, rest = ZERO, amount
+    else:
+        owed = (
+            Account.objects.select_for_update()
+            .filter(pk=account_id)
+            .values_list("credit_used", flat=True)
+            .get()
+        )
+        back = min(amount, owed)
+        rest = amount - back
+    entries = []
+    if back > 0:
+        entries.append(
+            _move(
+                account_id=account_id,
+                book=Book.CREDIT,
+                kind=Kind.REFUND,
+                amount=-back,
+                actor=actor,
+                order_id=order_id,
+            )
+        )
+    if rest > 0:
+        entries.append(
+            _move(
+                account_id=account_id,
+                book=Book.PREPAID,
+                kind=Kind.REFUND,
+                amount=rest,
+                actor=actor,
+                order_id=order_id,
+                reference="" if book == Book.PREPAID else "credit already settled",
+            )
+        )
+    return entries
 
 
 def _local_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:

@@ -6,12 +6,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Router, Schema
 from pydantic import Field
 
 from admit.accounts.rights import require
 from admit.catalog.models import Product
 from admit.core.schemas import Id
+from admit.customers.api import once
 from admit.customers.errors import MemberNotFound
 from admit.customers.models import Member, Pass
 from admit.customers.selectors import account_id_of
@@ -91,15 +92,22 @@ def pass_sell(request: HttpRequest, payload: PassIn) -> Any:
     product = Product.objects.select_related("site").filter(pk=payload.product).first()
     if product is None:
         raise errors.UnknownProduct(details={"product": payload.product})
-    sold = passes.pass_sell(
-        member=member,
-        product=product,
-        actor=user,
-        method=payload.method,
-        tendered=payload.tendered,
-        card_uid=payload.card_uid,
+    return once(
+        request,
+        user,
+        "pass",
+        payload,
+        lambda: pass_out(
+            passes.pass_sell(
+                member=member,
+                product=product,
+                actor=user,
+                method=payload.method,
+                tendered=payload.tendered,
+                card_uid=payload.card_uid,
+            )
+        ),
     )
-    return Status(201, pass_out(sold))
 
 
 @router.get("/passes/{number}", response=dict, summary="A pass with its periods and media")
@@ -111,9 +119,13 @@ def pass_get(request: HttpRequest, number: str) -> Any:
 @router.post("/passes/{number}/renewals", response={201: dict}, summary="Renew at today's price")
 def pass_renew(request: HttpRequest, number: str, payload: PaymentChoice) -> Any:
     user, found = _pass(request, number, "sales.add_order", "customers.change_pass")
-    passes.pass_renew(pass_=found, actor=user, method=payload.method, tendered=payload.tendered)
-    found.refresh_from_db()
-    return Status(201, pass_out(found))
+
+    def renew() -> dict[str, Any]:
+        passes.pass_renew(pass_=found, actor=user, method=payload.method, tendered=payload.tendered)
+        found.refresh_from_db()
+        return pass_out(found)
+
+    return once(request, user, f"renew {found.number}", payload, renew)
 
 
 @router.post("/passes/{number}/card", response=dict, summary="Replace a lost card (挂失补卡)")
@@ -124,15 +136,23 @@ def pass_card(request: HttpRequest, number: str, payload: CardIn) -> Any:
         fee = Product.objects.filter(pk=payload.fee_product).first()
         if fee is None:
             raise errors.UnknownProduct(details={"product": payload.fee_product})
-    replaced = passes.pass_replace_card(
-        pass_=found,
-        card_uid=payload.card_uid,
-        actor=user,
-        fee_product=fee,
-        method=payload.method,
-        tendered=payload.tendered,
+    return once(
+        request,
+        user,
+        f"card {found.number}",
+        payload,
+        lambda: pass_out(
+            passes.pass_replace_card(
+                pass_=found,
+                card_uid=payload.card_uid,
+                actor=user,
+                fee_product=fee,
+                method=payload.method,
+                tendered=payload.tendered,
+            )
+        ),
+        status=200,
     )
-    return pass_out(replaced)
 
 
 @router.post("/passes/{number}/freeze", response=dict, summary="Freeze a pass")
