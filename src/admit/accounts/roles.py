@@ -37,6 +37,19 @@ def _perms(app: str, models: tuple[str, ...], actions: tuple[str, ...]) -> tuple
 
 ALL = ("add", "change", "delete", "view")
 
+# What finance looks at in customers: accounts and their money, guides and their rebates.
+CUSTOMERS_MONEY = (
+    "account",
+    "accountmember",
+    "contract",
+    "contractproduct",
+    "ledgerentry",
+    "statement",
+    "guide",
+    "guidecredit",
+    "rebatestatement",
+)
+
 ROLES: dict[str, Role] = {
     r.code: r
     for r in (
@@ -80,6 +93,10 @@ ROLES: dict[str, Role] = {
                 "boxoffice.void_sale",
                 "boxoffice.reprint_ticket",
                 "boxoffice.view_stockserial",
+                # Members and passes at the window (renewals and card changes: supervisors).
+                *_perms("customers", ("member", "pass"), ("add", "view")),
+                "customers.view_memberlevel",
+                "customers.view_pointsentry",
             ),
         ),
         Role(
@@ -101,6 +118,11 @@ ROLES: dict[str, Role] = {
                 "boxoffice.view_stockserial",
                 "boxoffice.view_stockmovement",
                 "boxoffice.view_terminal",
+                *_perms("customers", CUSTOMERS_MONEY, ("view",)),
+                "customers.topup_account",
+                "customers.issue_statement",
+                "customers.pay_statement",
+                "customers.issue_rebatestatement",
             ),
         ),
         Role(
@@ -110,7 +132,31 @@ ROLES: dict[str, Role] = {
                 *_perms("catalog", CATALOG_MODELS, ("view",)),
                 *_perms("catalog", ("channel", "price"), ALL),
                 *_perms("sales", ("coupon",), ALL),
-                *_perms("customers", ("account", "accountmember"), ALL),
+                *_perms(
+                    "customers",
+                    (
+                        "account",
+                        "accountmember",
+                        "contract",
+                        "contractproduct",
+                        "guide",
+                        "guiderule",
+                        "memberlevel",
+                    ),
+                    ALL,
+                ),
+                *_perms(
+                    "customers",
+                    (
+                        "ledgerentry",
+                        "statement",
+                        "member",
+                        "pass",
+                        "guidecredit",
+                        "rebatestatement",
+                    ),
+                    ("view",),
+                ),
                 "sales.view_order",
                 "inventory.view_pool",
                 "inventory.view_capacitytemplate",

@@ -56,6 +56,7 @@ class Account(models.Model):
         verbose_name = _("B2B account")
         verbose_name_plural = _("B2B accounts")
         ordering = ["code"]
+        permissions = [("topup_account", _("Can record a top-up of the prepaid balance"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(prepaid_balance__gte=0), name="account_prepaid_not_negative"
@@ -245,6 +246,10 @@ class Statement(models.Model):
         verbose_name = _("settlement statement")
         verbose_name_plural = _("settlement statements")
         ordering = ["account", "-period_start"]
+        permissions = [
+            ("issue_statement", _("Can issue a settlement statement")),
+            ("pay_statement", _("Can record a payment received against a statement")),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "period_start"], name="statement_account_period_unique"
@@ -326,6 +331,7 @@ class Member(models.Model):
         verbose_name = _("member")
         verbose_name_plural = _("members")
         ordering = ["number"]
+        permissions = [("redeem_points", _("Can redeem a member's points"))]
         constraints = [
             models.CheckConstraint(condition=Q(points__gte=0), name="member_points_not_negative")
         ]
@@ -493,6 +499,7 @@ class RebateStatement(models.Model):
         verbose_name = _("rebate statement")
         verbose_name_plural = _("rebate statements")
         ordering = ["guide", "-period_start"]
+        permissions = [("issue_rebatestatement", _("Can issue a rebate statement"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["guide", "period_start"], name="rebatestatement_period_unique"
