@@ -264,8 +264,9 @@ class PassSellForm(ServiceModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["product"].queryset = _pass_products()  # type: ignore[attr-defined]
-        self.fields["card_uid"].help_text = _("Optional: the UID of the card to bind.")
+        if "product" in self.fields:  # the add form (a pass's own page shows, never edits)
+            self.fields["product"].queryset = _pass_products()  # type: ignore[attr-defined]
+            self.fields["card_uid"].help_text = _("Optional: the UID of the card to bind.")
 
     def _post_clean(self) -> None:
         # The pass row is the service's to make (number, period): only the fields are checked.
