@@ -17,8 +17,10 @@ from admit.accounts.api import router as auth_router
 from admit.accounts.auth import bearer
 from admit.catalog.api import router as catalog_router
 from admit.core.errors import DomainError
+from admit.customers.api import router as customers_router
 from admit.inventory.api import router as inventory_router
 from admit.sales.api import router as sales_router
+from admit.sales.api_passes import router as passes_router
 
 log = logging.getLogger(__name__)
 
@@ -128,3 +130,5 @@ api.add_router("/", catalog_router)
 api.add_router("/", inventory_router)
 api.add_router("/", sales_router)
 api.add_router("/", access_router)
+api.add_router("/", customers_router)
+api.add_router("/", passes_router)

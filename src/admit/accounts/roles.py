@@ -37,19 +37,6 @@ def _perms(app: str, models: tuple[str, ...], actions: tuple[str, ...]) -> tuple
 
 ALL = ("add", "change", "delete", "view")
 
-# What finance looks at in customers: accounts and their money, guides and their rebates.
-CUSTOMERS_MONEY = (
-    "account",
-    "accountmember",
-    "contract",
-    "contractproduct",
-    "ledgerentry",
-    "statement",
-    "guide",
-    "guidecredit",
-    "rebatestatement",
-)
-
 ROLES: dict[str, Role] = {
     r.code: r
     for r in (
@@ -93,10 +80,13 @@ ROLES: dict[str, Role] = {
                 "boxoffice.void_sale",
                 "boxoffice.reprint_ticket",
                 "boxoffice.view_stockserial",
-                # Members and passes at the window (renewals and card changes: supervisors).
-                *_perms("customers", ("member", "pass"), ("add", "view")),
-                "customers.view_memberlevel",
-                "customers.view_pointsentry",
+                "customers.view_member",
+                "customers.add_member",
+                "customers.view_pass",
+                "customers.add_pass",
+                "customers.change_pass",
+                "customers.view_guide",
+                "customers.view_account",
             ),
         ),
         Role(
@@ -118,11 +108,21 @@ ROLES: dict[str, Role] = {
                 "boxoffice.view_stockserial",
                 "boxoffice.view_stockmovement",
                 "boxoffice.view_terminal",
-                *_perms("customers", CUSTOMERS_MONEY, ("view",)),
-                "customers.topup_account",
-                "customers.issue_statement",
-                "customers.pay_statement",
-                "customers.issue_rebatestatement",
+                "customers.view_account",
+                "customers.view_accountmember",
+                "customers.view_contract",
+                "customers.view_contractproduct",
+                "customers.view_ledgerentry",
+                "customers.record_topup",
+                "customers.view_statement",
+                "customers.add_statement",
+                "customers.change_statement",
+                "customers.view_guide",
+                "customers.view_guidecredit",
+                "customers.view_rebatestatement",
+                "customers.add_rebatestatement",
+                "customers.view_member",
+                "customers.view_pointsentry",
             ),
         ),
         Role(
@@ -134,29 +134,12 @@ ROLES: dict[str, Role] = {
                 *_perms("sales", ("coupon",), ALL),
                 *_perms(
                     "customers",
-                    (
-                        "account",
-                        "accountmember",
-                        "contract",
-                        "contractproduct",
-                        "guide",
-                        "guiderule",
-                        "memberlevel",
-                    ),
+                    ("account", "accountmember", "contract", "contractproduct", "guide"),
                     ALL,
                 ),
-                *_perms(
-                    "customers",
-                    (
-                        "ledgerentry",
-                        "statement",
-                        "member",
-                        "pass",
-                        "guidecredit",
-                        "rebatestatement",
-                    ),
-                    ("view",),
-                ),
+                *_perms("customers", ("guiderule", "memberlevel", "member"), ALL),
+                "customers.view_ledgerentry",
+                "customers.view_statement",
                 "sales.view_order",
                 "inventory.view_pool",
                 "inventory.view_capacitytemplate",
@@ -184,6 +167,9 @@ ROLES: dict[str, Role] = {
                 "inventory.view_pool",
                 "sales.add_order",
                 "sales.view_order",
+                "sales.refund_order",
+                "customers.add_guide",
+                "customers.view_guide",
             ),
         ),
         Role("auditor", _("Auditor"), ("view:*",)),

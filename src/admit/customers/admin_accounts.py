@@ -104,7 +104,7 @@ class ObjectActionsMixin:
     may run (each posts the action for this one object to the list, as the list would)."""
 
     object_actions: tuple[str, ...] = ()
-    change_form_template = "admin/customers/change_form.html"
+    change_form_template: Any = "admin/customers/change_form.html"
 
     def change_view(
         self,
@@ -198,10 +198,10 @@ class AccountAdmin(ObjectActionsMixin, AuditedModelAdmin):
         return self.fieldsets if obj is not None else self.fieldsets[:2]
 
     def has_topup_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("customers.topup_account")
+        return request.user.has_perm("customers.record_topup")
 
     def has_issue_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("customers.issue_statement")
+        return request.user.has_perm("customers.add_statement")
 
     @admin.display(description=_("credit limit"), ordering="credit_limit")
     def credit_limit_display(self, obj: Account) -> str:
@@ -433,7 +433,7 @@ class StatementAdmin(ObjectActionsMixin, admin.ModelAdmin):
         return False
 
     def has_pay_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("customers.pay_statement")
+        return request.user.has_perm("customers.change_statement")
 
     @admin.display(description=_("charged"))
     def charged_display(self, obj: Statement) -> str:

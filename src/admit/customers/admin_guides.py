@@ -67,7 +67,7 @@ class GuideAdmin(ObjectActionsMixin, ServiceFormAdminMixin, AuditedModelAdmin):
         return fields[:-1] if obj is None else (*fields, "points")
 
     def has_issue_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("customers.issue_rebatestatement")
+        return request.user.has_perm("customers.add_rebatestatement")
 
     @admin.action(description=_("Issue a rebate statement…"), permissions=["issue"])
     def issue_rebate_statements(self, request: HttpRequest, queryset: QuerySet[Guide]) -> Any:

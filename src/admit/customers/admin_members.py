@@ -136,7 +136,7 @@ class MemberAdmin(ObjectActionsMixin, ServiceFormAdminMixin, AuditedModelAdmin):
         return ("number", *editable, *self.readonly_fields[1:])
 
     def has_redeem_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("customers.redeem_points")
+        return request.user.has_perm("customers.change_member")
 
     @admin.display(description=_("passes"))
     def passes_display(self, obj: Member) -> str:
@@ -357,11 +357,21 @@ class PassAdmin(ObjectActionsMixin, ServiceFormAdminMixin, admin.ModelAdmin):
         return self.readonly_fields if obj is not None else ()
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # No edit form (the actions change passes); the actions need the change right.
+        # No edit form: passes change only through the actions (each with its own right).
         return obj is None and super().has_change_permission(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    # The rights the customers API asks for the same things (sales.api_passes).
+    def has_freeze_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("customers.freeze_pass")
+
+    def has_renew_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perms(["customers.change_pass", "sales.add_order"])
+
+    def has_card_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perms(["customers.change_pass", "tickets.add_ticketmedium"])
 
     @admin.display(description=_("card"))
     def card_display(self, obj: Pass) -> str:
@@ -397,7 +407,7 @@ class PassAdmin(ObjectActionsMixin, ServiceFormAdminMixin, admin.ModelAdmin):
         ]
         return _table(head, rows, "—")
 
-    @admin.action(description=_("Freeze…"), permissions=["change"])
+    @admin.action(description=_("Freeze…"), permissions=["freeze"])
     def freeze(self, request: HttpRequest, queryset: QuerySet[Pass]) -> Any:
         from admit.sales.services.passes import pass_freeze
 
@@ -424,7 +434,7 @@ class PassAdmin(ObjectActionsMixin, ServiceFormAdminMixin, admin.ModelAdmin):
             submit=gettext("Freeze"),
         )
 
-    @admin.action(description=_("Unfreeze"), permissions=["change"])
+    @admin.action(description=_("Unfreeze"), permissions=["freeze"])
     def unfreeze(self, request: HttpRequest, queryset: QuerySet[Pass]) -> None:
         from admit.sales.services.passes import pass_unfreeze
 
@@ -436,7 +446,7 @@ class PassAdmin(ObjectActionsMixin, ServiceFormAdminMixin, admin.ModelAdmin):
             lambda n: ngettext("%(n)d pass unfrozen.", "%(n)d passes unfrozen.", n) % {"n": n},
         )
 
-    @admin.action(description=_("Replace a lost card…"), permissions=["change"])
+    @admin.action(description=_("Replace a lost card…"), permissions=["card"])
     def replace_card(self, request: HttpRequest, queryset: QuerySet[Pass]) -> Any:
         from admit.sales.services.passes import pass_replace_card
 
@@ -473,7 +483,7 @@ class PassAdmin(ObjectActionsMixin, ServiceFormAdminMixin, admin.ModelAdmin):
             submit=gettext("Replace the card"),
         )
 
-    @admin.action(description=_("Renew…"), permissions=["change"])
+    @admin.action(description=_("Renew…"), permissions=["renew"])
     def renew(self, request: HttpRequest, queryset: QuerySet[Pass]) -> Any:
         from admit.sales.services.passes import pass_renew
 

@@ -80,3 +80,18 @@ class GuideNotFound(NotFound):
 class GuideExists(Conflict):
     code = "guide_exists"
     default_message = _("A guide or driver with this licence number is already registered.")
+
+
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+    default_message = _("No such B2B account.")
+
+
+class StatementNotFound(NotFound):
+    code = "statement_not_found"
+    default_message = _("No such statement.")
+
+
+class LevelNotFound(NotFound):
+    code = "level_not_found"
+    default_message = _("No such member level.")

@@ -12,6 +12,7 @@ bookings at once can never draw beyond a credit limit or below a zero balance
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -27,7 +28,7 @@ ZERO = Decimal("0.00")
 PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
-def percent_field(verbose_name: object, **kwargs: object) -> models.DecimalField:  # type: ignore[type-arg]
+def percent_field(verbose_name: Any, **kwargs: Any) -> models.DecimalField:  # type: ignore[type-arg]
     return models.DecimalField(
         verbose_name, max_digits=5, decimal_places=2, validators=PERCENT, **kwargs
     )
@@ -56,7 +57,7 @@ class Account(models.Model):
         verbose_name = _("B2B account")
         verbose_name_plural = _("B2B accounts")
         ordering = ["code"]
-        permissions = [("topup_account", _("Can record a top-up of the prepaid balance"))]
+        permissions = [("record_topup", _("Can record money received into prepaid balances"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(prepaid_balance__gte=0), name="account_prepaid_not_negative"
@@ -246,10 +247,6 @@ class Statement(models.Model):
         verbose_name = _("settlement statement")
         verbose_name_plural = _("settlement statements")
         ordering = ["account", "-period_start"]
-        permissions = [
-            ("issue_statement", _("Can issue a settlement statement")),
-            ("pay_statement", _("Can record a payment received against a statement")),
-        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "period_start"], name="statement_account_period_unique"
@@ -331,7 +328,6 @@ class Member(models.Model):
         verbose_name = _("member")
         verbose_name_plural = _("members")
         ordering = ["number"]
-        permissions = [("redeem_points", _("Can redeem a member's points"))]
         constraints = [
             models.CheckConstraint(condition=Q(points__gte=0), name="member_points_not_negative")
         ]
@@ -397,6 +393,7 @@ class Pass(models.Model):
         verbose_name = _("pass")
         verbose_name_plural = _("passes")
         ordering = ["-created_at"]
+        permissions = [("freeze_pass", _("Can freeze and thaw passes"))]
 
     def __str__(self) -> str:
         return self.number
@@ -499,7 +496,6 @@ class RebateStatement(models.Model):
         verbose_name = _("rebate statement")
         verbose_name_plural = _("rebate statements")
         ordering = ["guide", "-period_start"]
-        permissions = [("issue_rebatestatement", _("Can issue a rebate statement"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["guide", "period_start"], name="rebatestatement_period_unique"

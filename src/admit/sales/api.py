@@ -13,6 +13,8 @@ from admit.accounts.rights import require
 from admit.core.idempotency import fingerprint, run_idempotent
 from admit.core.money import CURRENCY, money_str
 from admit.core.schemas import Id
+from admit.customers.errors import GuideNotFound, MemberNotFound
+from admit.customers.models import Guide, Member
 from admit.tickets import qr
 
 from . import errors, services
@@ -56,6 +58,8 @@ class OrderIn(Schema):
     contact_phone: str = Field("", max_length=32)
     coupon: str | None = Field(None, max_length=40)
     manual_discount: DiscountIn | None = None
+    member: str | None = Field(None, max_length=20, description="Member number: member prices")
+    guide: str | None = Field(None, max_length=40, description="Licence of the group's guide")
 
 
 class PaymentIn(Schema):
@@ -120,6 +124,10 @@ def order_out(order: Order) -> dict[str, Any]:
         "paid_at": _iso(order.paid_at),
         "contact_name": order.contact_name,
         "contact_phone": order.contact_phone,
+        "account": order.account.code if order.account_id and order.account else None,
+        "member": order.member.number if order.member_id and order.member else None,
+        "guide": order.guide.licence_number if order.guide_id and order.guide else None,
+        "origin": {"province": order.origin_province or None, "city": order.origin_city or None},
         "lines": [
             {
                 "id": ln.pk,
@@ -196,6 +204,16 @@ def order_create(request: HttpRequest, payload: OrderIn) -> Any:
             reason=payload.manual_discount.reason,
         )
 
+    member = guide = None
+    if payload.member:
+        member = Member.objects.select_related("level").filter(number=payload.member).first()
+        if member is None:
+            raise MemberNotFound(details={"member": payload.member})
+    if payload.guide:
+        guide = Guide.objects.filter(licence_number=payload.guide.strip().upper()).first()
+        if guide is None:
+            raise GuideNotFound(details={"guide": payload.guide})
+
     def place() -> tuple[int, Any]:
         order = services.order_place(
             channel=payload.channel,
@@ -218,6 +236,8 @@ def order_create(request: HttpRequest, payload: OrderIn) -> Any:
             contact_phone=payload.contact_phone,
             coupon=payload.coupon,
             manual_discount=manual,
+            member=member,
+            guide=guide,
         )
         return 201, order_out(order)
 

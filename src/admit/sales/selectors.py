@@ -20,7 +20,9 @@ from .models import Order, OrderLine
 
 
 def orders_with_details() -> QuerySet[Order]:
-    return Order.objects.select_related("site", "channel", "coupon").prefetch_related(
+    return Order.objects.select_related(
+        "site", "channel", "coupon", "account", "member", "guide"
+    ).prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.select_related("product", "slot")),
         Prefetch("tickets", queryset=Ticket.objects.order_by("id")),
         "payments",

@@ -370,4 +370,12 @@ class Migration(migrations.Migration):
             model_name='ledgerentry',
             index=models.Index(fields=['account', 'book', 'at'], name='customers_l_account_8dbcba_idx'),
         ),
+        migrations.AlterModelOptions(
+            name='account',
+            options={'ordering': ['code'], 'permissions': [('record_topup', 'Can record money received into prepaid balances')], 'verbose_name': 'B2B account', 'verbose_name_plural': 'B2B accounts'},
+        ),
+        migrations.AlterModelOptions(
+            name='pass',
+            options={'ordering': ['-created_at'], 'permissions': [('freeze_pass', 'Can freeze and thaw passes')], 'verbose_name': 'pass', 'verbose_name_plural': 'passes'},
+        ),
     ]

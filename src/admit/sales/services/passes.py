@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from admit.catalog.models import Product
 from admit.core.codes import random_code
-from admit.core.errors import Conflict, ValidationFailed
+from admit.core.errors import Conflict, NotFound, ValidationFailed
 from admit.core.services import audit_record
 from admit.customers.models import Member, Pass
 from admit.tickets.models import Ticket, TicketMedium
@@ -30,6 +30,11 @@ from admit.tickets.services import (
 from ..models import Order, PaymentMethod
 from .orders import LineRequest, VisitorIn, order_place, site_today
 from .payments import order_pay
+
+
+class PassNotFound(NotFound):
+    code = "pass_not_found"
+    default_message = _("No such pass.")
 
 
 class NotAPass(ValidationFailed):
@@ -120,6 +125,7 @@ def pass_sell(
         now=now,
     )
     ticket = Ticket.objects.get(order=order)
+    assert ticket.valid_from is not None and ticket.valid_until is not None  # a pass period
     pass_ = Pass.objects.create(
         number="P" + random_code(9),
         member=member,

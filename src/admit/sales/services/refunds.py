@@ -168,10 +168,9 @@ def order_refund(
         if tickets_end(tickets=tickets, status=Ticket.Status.REFUNDED) != len(tickets):
             raise errors.TicketUsed(details={"reason": "used_meanwhile"})
         amount = sum((t.price for t in tickets), ZERO)
-        persons: dict[Any, int] = defaultdict(int)
-        for t in tickets:
-            persons[t.line] += t.persons
-        capacity_return(persons=dict(persons))
+        # The money first, the places last: an account's row before the pools, in the order a
+        # payment takes them (a charge and a refund racing would otherwise deadlock), and a busy
+        # pool's row locked only for the end of the transaction.
         rows = _pay_back(
             order=order,
             amount=amount - fee,
@@ -180,6 +179,10 @@ def order_refund(
             actor=actor,
             tickets=[t.pk for t in tickets],
         )
+        persons: dict[Any, int] = defaultdict(int)
+        for t in tickets:
+            persons[t.line] += t.persons
+        capacity_return(persons=dict(persons))
         if order.member_id is not None:
             points_reverse(
                 member_id=order.member_id, refunded=amount - fee, order_id=order.pk, actor=actor
