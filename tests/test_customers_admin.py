@@ -490,7 +490,7 @@ def test_guides_are_registered_and_rebate_statements_issued(world):
     page = client.post(add, form).content.decode()
     assert 'value="赵司机"' in page and not Guide.objects.filter(name="赵司机").exists()
     page = client.post(add, {**form, "licence_number": "d-5301-000123"}).content.decode()
-    assert "already registered" in page
+    assert "Guide or driver with this Licence number already exists." in page
     response = client.post(add, {**form, "licence_number": "b-5301-777"})
     assert response.status_code == 302
     driver = Guide.objects.get(name="赵司机")

@@ -36,6 +36,11 @@ class GuideForm(ServiceModelForm):
         model = Guide
         fields = ("kind", "licence_number", "name", "phone", "account", "is_active")
 
+    def clean_licence_number(self) -> str:
+        # As the service stores it, so that the uniqueness check sees the same on every
+        # database (MariaDB compares case-insensitively, SQLite and PostgreSQL do not).
+        return str(self.cleaned_data.get("licence_number") or "").strip().upper()
+
     def apply(self) -> Guide:
         data = self.cleaned_data
         if self.instance.pk is None:
