@@ -135,6 +135,7 @@ def test_the_account_page_shows_money_and_the_latest_ledger_with_a_link_to_all(w
     assert "20000.00" in page  # the demo's prepaid top-up
     assert str(account.credit_used) in page and account.credit_used > 0
     assert world["order"].code in page  # the charge, latest first
+    assert "2026-11-22 09:0" in page  # the charge's time, in the venue's time zone
     assert f"ledgerentry/?account__id__exact={account.pk}" in page
     listing = staff("supervisor").get(f"{ADMIN}/ledgerentry/?account__id__exact={account.pk}")
     assert listing.status_code == 200 and world["order"].code in listing.content.decode()

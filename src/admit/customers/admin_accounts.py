@@ -27,6 +27,7 @@ from .admin_common import (
     action_page,
     amount_field,
     bound,
+    local_time,
     money,
     one_selected,
 )
@@ -82,7 +83,7 @@ def _ledger_table(entries: list[LedgerEntry], *, with_account: bool = False) -> 
         "<tr>" + "<td>{}</td>" * len(head) + "</tr>",
         (
             (
-                f"{e.at:%Y-%m-%d %H:%M}",
+                local_time(e.at),
                 *([str(e.account)] if with_account else []),
                 e.get_book_display(),
                 e.get_kind_display(),

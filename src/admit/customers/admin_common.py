@@ -4,6 +4,7 @@ with what was typed) and forms whose check is the service itself."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -48,6 +50,11 @@ class PeriodForm(forms.Form):
         if start and end and end < start:
             raise ValidationError(gettext("The period ends before it starts."), code="period")
         return data
+
+
+def local_time(at: dt.datetime) -> str:
+    """A moment as the back office shows it: in the server's time zone, to the minute."""
+    return f"{timezone.localtime(at):%Y-%m-%d %H:%M}"
 
 
 def money(amount: Decimal | None) -> str:

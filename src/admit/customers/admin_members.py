@@ -27,6 +27,7 @@ from .admin_common import (
     action_page,
     bound,
     each,
+    local_time,
     money,
     one_selected,
 )
@@ -175,7 +176,7 @@ class MemberAdmin(ObjectActionsMixin, ServiceFormAdminMixin, AuditedModelAdmin):
                 format_html(
                     '<a href="{}">{}</a>', reverse("admin:sales_order_change", args=[o.pk]), o.code
                 ),
-                f"{o.placed_at:%Y-%m-%d %H:%M}",
+                local_time(o.placed_at),
                 o.get_status_display(),
                 money(o.total),
             )
@@ -189,7 +190,7 @@ class MemberAdmin(ObjectActionsMixin, ServiceFormAdminMixin, AuditedModelAdmin):
         entries = PointsEntry.objects.filter(member=obj).order_by("-at", "-id")[:RECENT]
         rows = [
             (
-                f"{e.at:%Y-%m-%d %H:%M}",
+                local_time(e.at),
                 e.get_kind_display(),
                 e.points,
                 e.balance_after,
