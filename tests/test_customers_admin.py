@@ -418,8 +418,11 @@ def test_passes_are_frozen_unfrozen_and_given_a_new_card_through_the_actions(wor
         url, act("pass", "freeze", [pass_.pk], apply="1", reason=""), follow=True
     )
     assert "This pass is frozen or cancelled." in response.content.decode()
-    response = client.post(url, act("pass", "unfreeze", [pass_.pk]), follow=True)
-    assert "1 pass unfrozen." in response.content.decode()
+    response = client.post(
+        url, act("pass", "unfreeze", [pass_.pk], _next="https://evil.example/admin/")
+    )
+    assert response.status_code == 302 and response.url == url  # never off the site
+    assert "1 pass unfrozen." in client.get(url).content.decode()
     pass_.refresh_from_db()
     assert pass_.status == "active"
     response = client.post(url, act("pass", "unfreeze", [pass_.pk]), follow=True)
@@ -450,10 +453,14 @@ def test_a_supervisor_renews_a_pass_and_a_cashier_sells_one_only_on_a_shift(worl
     pass_ = world["pass"]
     until = pass_.valid_until
     client = staff("supervisor")
-    response = client.post(
-        f"{ADMIN}/pass/", act("pass", "renew", [pass_.pk], apply="1", method="card")
-    )
-    assert response.status_code == 302
+    page_url = f"{ADMIN}/pass/{pass_.pk}/change/"
+    page = client.get(page_url).content.decode()
+    assert 'name="_next"' in page and 'value="renew"' in page  # the page's renew button
+    renew = act("pass", "renew", [pass_.pk], apply="1", _next=page_url)
+    form = client.post(f"{ADMIN}/pass/", {**renew, "method": "gold bars"}).content.decode()
+    assert "Select a valid choice" in form and f'value="{page_url}"' in form
+    response = client.post(f"{ADMIN}/pass/", {**renew, "method": "card"})
+    assert response.status_code == 302 and response.url == page_url  # back where it began
     pass_.refresh_from_db()
     assert pass_.valid_until > until + dt.timedelta(days=360)
     renewal = Order.objects.filter(member=pass_.member).latest("placed_at")

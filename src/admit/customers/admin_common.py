@@ -13,11 +13,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -85,6 +86,16 @@ def one_selected(
     return picked[0]
 
 
+def back(request: HttpRequest) -> HttpResponse | None:
+    """After an action started on an object's page, back to that page (None: to the list)."""
+    page = request.POST.get("_next", "")
+    if page.startswith(reverse("admin:index")) and url_has_allowed_host_and_scheme(
+        page, allowed_hosts={request.get_host()}
+    ):
+        return HttpResponseRedirect(page)
+    return None
+
+
 def action_page(
     model_admin: admin.ModelAdmin,
     request: HttpRequest,
@@ -109,7 +120,7 @@ def action_page(
         else:
             if done:
                 model_admin.message_user(request, done, level=messages.SUCCESS)
-            return None
+            return back(request)
     opts = model_admin.model._meta
     context = {
         **model_admin.admin_site.each_context(request),
@@ -123,6 +134,7 @@ def action_page(
         "submit": submit or gettext("Confirm"),
         "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "next": request.POST.get("_next", ""),
     }
     return TemplateResponse(request, "admin/customers/action_form.html", context)
 

@@ -25,6 +25,7 @@ from .admin_common import (
     ServiceFormAdminMixin,
     ServiceModelForm,
     action_page,
+    back,
     bound,
     each,
     local_time,
@@ -436,7 +437,7 @@ class PassAdmin(ObjectActionsMixin, ServiceFormAdminMixin, admin.ModelAdmin):
         )
 
     @admin.action(description=_("Unfreeze"), permissions=["freeze"])
-    def unfreeze(self, request: HttpRequest, queryset: QuerySet[Pass]) -> None:
+    def unfreeze(self, request: HttpRequest, queryset: QuerySet[Pass]) -> Any:
         from admit.sales.services.passes import pass_unfreeze
 
         each(
@@ -446,6 +447,7 @@ class PassAdmin(ObjectActionsMixin, ServiceFormAdminMixin, admin.ModelAdmin):
             lambda p: pass_unfreeze(pass_=p, actor=request.user),
             lambda n: ngettext("%(n)d pass unfrozen.", "%(n)d passes unfrozen.", n) % {"n": n},
         )
+        return back(request)
 
     @admin.action(description=_("Replace a lost card…"), permissions=["card"])
     def replace_card(self, request: HttpRequest, queryset: QuerySet[Pass]) -> Any:
