@@ -1,21 +1,7 @@
-from __future__ import annotations
+"""Customers in the back office. Each part keeps its admin classes in its own module."""
 
-from django.contrib import admin
-
-from admit.core.admin import AuditedAdminMixin, AuditedModelAdmin
-
-from .models import Account, AccountMember
-
-
-class AccountMemberInline(AuditedAdminMixin, admin.TabularInline):
-    model = AccountMember
-    extra = 0
-    autocomplete_fields = ("user",)
-
-
-@admin.register(Account)
-class AccountAdmin(AuditedModelAdmin):
-    list_display = ("code", "name", "kind", "contact_phone", "is_active")
-    list_filter = ("kind", "is_active")
-    search_fields = ("code", "name")
-    inlines = [AccountMemberInline]
+from . import (
+    admin_accounts,  # noqa: F401  (B2B accounts, contracts, the ledger, statements)
+    admin_guides,  # noqa: F401  (guides and drivers, their rules, credits and rebates)
+    admin_members,  # noqa: F401  (member levels, members, points, passes)
+)
