@@ -12,6 +12,7 @@ bookings at once can never draw beyond a credit limit or below a zero balance
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -27,7 +28,7 @@ ZERO = Decimal("0.00")
 PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
-def percent_field(verbose_name: object, **kwargs: object) -> models.DecimalField:  # type: ignore[type-arg]
+def percent_field(verbose_name: Any, **kwargs: Any) -> models.DecimalField:  # type: ignore[type-arg]
     return models.DecimalField(
         verbose_name, max_digits=5, decimal_places=2, validators=PERCENT, **kwargs
     )

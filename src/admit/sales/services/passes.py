@@ -120,6 +120,7 @@ def pass_sell(
         now=now,
     )
     ticket = Ticket.objects.get(order=order)
+    assert ticket.valid_from is not None and ticket.valid_until is not None  # a pass period
     pass_ = Pass.objects.create(
         number="P" + random_code(9),
         member=member,
