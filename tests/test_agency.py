@@ -353,3 +353,34 @@ def test_refunding_unused_tickets_pays_back_to_where_the_money_came_from(agent):
     # A ticket refunded already is refused with the reason, and nothing moves.
     agent.post(f"/agency/orders/{prepaid.code}/refund", {"ticket": [one.pk]})
     assert sunshine().prepaid_balance == balance + back
+
+
+def test_an_order_placed_through_the_api_is_paid_or_cancelled_on_its_page(agent):
+    from admit.sales.services import LineRequest, order_place
+
+    user = User.objects.get(username="agent")
+    form(agent, adult=1)  # the day's pools
+    slot = Pool.objects.filter(date=DAY, start__isnull=False).order_by("start").first().pk
+    held = capacity()
+
+    def placed() -> Order:
+        line = LineRequest(product=product("adult").pk, date=DAY, quantity=2, slot=slot)
+        return order_place(channel="agency", lines=[line], actor=user)
+
+    first, second = placed(), placed()
+    page = agent.get(f"/agency/orders/{first.code}").content.decode()
+    assert 'id="pending-form"' in page and 'id="download-pdf"' not in page
+    agent.post(f"/agency/orders/{first.code}/pay", {"pay_from": "credit"})
+    first.refresh_from_db()
+    assert first.status == Order.Status.PAID and sunshine().credit_used == first.total
+    agent.post(f"/agency/orders/{second.code}/cancel")
+    second.refresh_from_db()
+    assert second.status == Order.Status.CANCELLED
+    sold = {pk: s for pk, _h, s in capacity()}
+    assert sum(h for _pk, h, _s in capacity()) == sum(h for _pk, h, _s in held)
+    assert sold[slot] == dict((pk, s) for pk, _h, s in held)[slot] + 2
+    # Paying a cancelled order is refused with the reason; nothing moves.
+    response = agent.post(f"/agency/orders/{second.code}/pay", {"pay_from": "prepaid"}, follow=True)
+    last = list(response.context["messages"])[-1]
+    assert last.level_tag == "error" and "no longer awaiting payment" in str(last)
+    assert sunshine().prepaid_balance == Decimal("20000.00")

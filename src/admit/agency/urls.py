@@ -17,4 +17,6 @@ urlpatterns: list[URLPattern] = [
     path("orders/<str:code>", views.order, name="order"),
     path("orders/<str:code>/tickets.pdf", views.tickets_pdf, name="tickets_pdf"),
     path("orders/<str:code>/refund", views.refund, name="refund"),
+    path("orders/<str:code>/pay", views.pay, name="pay"),
+    path("orders/<str:code>/cancel", views.cancel, name="cancel"),
 ]

@@ -32,8 +32,13 @@ from admit.customers.models import Account
 from admit.customers.selectors import account_id_of
 from admit.sales.models import Order
 from admit.sales.selectors import order_by_code
-from admit.sales.services import LineRequest, VisitorIn, order_refund
-from admit.sales.services.agency import agency_account, agency_book, agency_quote
+from admit.sales.services import LineRequest, VisitorIn, order_cancel, order_pay, order_refund
+from admit.sales.services.agency import (
+    PAY_FROM,
+    agency_account,
+    agency_book,
+    agency_quote,
+)
 from admit.sales.views import tickets_pdf_response
 from admit.tickets.models import Ticket
 
@@ -420,4 +425,35 @@ def refund(request: HttpRequest, account: Account, code: str) -> HttpResponse:
     else:
         amount = sum((r.amount for r in rows), Decimal("0.00"))
         messages.success(request, _("Refunded ¥%(amount)s.") % {"amount": amount})
+    return redirect("agency:order", code=o.code)
+
+
+@require_POST
+@portal
+def pay(request: HttpRequest, account: Account, code: str) -> HttpResponse:
+    """Pay an order that awaits payment (one placed through the API) from prepaid or credit."""
+    o = _own_order(account, code)
+    pay_from = request.POST.get("pay_from", "")
+    try:
+        if pay_from not in PAY_FROM:
+            raise ValidationFailed(_("Choose how to pay."), code="method_not_allowed")
+        order_pay(order=o, method=PAY_FROM[pay_from], amount=None, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Paid: ¥%(total)s.") % {"total": o.total})
+    return redirect("agency:order", code=o.code)
+
+
+@require_POST
+@portal
+def cancel(request: HttpRequest, account: Account, code: str) -> HttpResponse:
+    """Cancel an order that awaits payment; its places are freed."""
+    o = _own_order(account, code)
+    try:
+        order_cancel(order=o, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The order is cancelled."))
     return redirect("agency:order", code=o.code)
