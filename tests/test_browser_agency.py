@@ -112,3 +112,9 @@ def test_an_agency_books_a_group_pays_from_prepaid_and_downloads_the_tickets(
     assert "预存款余额" in page.inner_text(".figures")
     assert "授信额度" in page.inner_text(".figures")
     page.screenshot(path=str(tmp_path / "agency-dashboard-zh.png"), full_page=True)
+
+    # On a tablet held upright the booking form fits the screen's width.
+    page.set_viewport_size({"width": 820, "height": 1180})
+    page.goto(f"{base}/agency/book?date={day.isoformat()}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 820
+    page.screenshot(path=str(tmp_path / "agency-book-tablet.png"), full_page=True)
