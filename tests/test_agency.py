@@ -17,7 +17,7 @@ from django.test import Client
 from admit.accounts.models import User
 from admit.accounts.services import user_create
 from admit.customers.models import Account, AccountMember, Guide, LedgerEntry
-from admit.customers.services import account_member_save, account_save
+from admit.customers.services import account_member_save, account_save, guide_save
 from admit.inventory.models import Pool
 from admit.sales.models import Order, Payment
 from admit.tickets.models import Ticket
@@ -260,7 +260,15 @@ def test_products_outside_the_contract_and_unknown_guides_are_refused(agent):
     assert not shown & {"family", "combo-cable", "annual", "card-fee"}
     response = agent.post("/agency/book", form(agent, family=1))
     assert response.context["error"].code == "not_in_contract"
-    quoted = quote(agent, form(agent, group=(1, 12), guide="NO-SUCH-GUIDE"))
+    response = agent.post("/agency/book", form(agent, group=(1, 12), guide="NO-SUCH-GUIDE"))
+    assert response.context["error"].code == "guide_not_found"
+    response = agent.post("/agency/book", {**form(agent, group=(1, 12)), "contact_phone": " "})
+    assert response.context["error"].code == "contact_required"
+    # A guide struck off between the quote and the payment: refused, nothing booked.
+    quoted = quote(agent, form(agent, group=(1, 12), guide="D-5301-000123"))
+    guide = Guide.objects.get(licence_number="D-5301-000123")
+    guide.is_active = False
+    guide_save(instance=guide, actor=None)
     response = pay(agent, quoted, "prepaid")
     assert response.context["error"].code == "guide_not_found"
     assert not Order.objects.exists()

@@ -273,7 +273,13 @@ def book(request: HttpRequest, account: Account) -> HttpResponse:
         return _pay(request, account, action)
     try:
         lines = _form_lines(request.POST, day)
-        quote = agency_quote(actor=request.user, lines=_requests(day, lines))
+        quote = agency_quote(
+            actor=request.user,
+            lines=_requests(day, lines),
+            contact_name=request.POST.get("contact_name", ""),
+            contact_phone=request.POST.get("contact_phone", ""),
+            guide_licence=request.POST.get("guide", ""),
+        )
     except DomainError as exc:
         return _book_page(request, account, day=day, error=exc)
     token = signing.dumps(

@@ -70,11 +70,21 @@ def agency_account(actor: Any) -> Account:
 
 
 def agency_quote(
-    *, actor: Any, lines: Sequence[LineRequest], now: dt.datetime | None = None
+    *,
+    actor: Any,
+    lines: Sequence[LineRequest],
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+    guide_licence: str = "",
+    now: dt.datetime | None = None,
 ) -> AgencyQuote:
     """What the account would pay for ``lines`` on the agency channel: checked and priced by
-    the sales engine (the contract's products, channels and discount), nothing booked."""
+    the sales engine (the contract's products, channels and discount), nothing booked. The
+    contact (when given) and the guide are checked as the booking will check them."""
     account = agency_account(actor)
+    if contact_name is not None or contact_phone is not None:
+        _contact(contact_name or "", contact_phone or "")
+    agency_guide(guide_licence)
     prepared = prepare(
         channel=AGENCY_CHANNEL,
         lines=lines,
@@ -102,6 +112,15 @@ def agency_quote(
         discount=q.discount,
         total=q.total,
     )
+
+
+def _contact(contact_name: str, contact_phone: str) -> tuple[str, str]:
+    name, phone = contact_name.strip(), contact_phone.strip()
+    if not name or not phone:
+        raise errors.ContactRequired(
+            details={"missing": [f for f, v in (("name", name), ("phone", phone)) if not v]},
+        )
+    return name, phone
 
 
 def agency_guide(licence_number: str) -> Guide | None:
@@ -133,11 +152,7 @@ def agency_book(
     booking."""
     if pay_from not in PAY_FROM:
         raise errors.MethodNotAllowed(details={"method": pay_from[:20]})
-    name, phone = contact_name.strip(), contact_phone.strip()
-    if not name or not phone:
-        raise errors.ContactRequired(
-            details={"missing": [f for f, v in (("name", name), ("phone", phone)) if not v]},
-        )
+    name, phone = _contact(contact_name, contact_phone)
     agency_account(actor)
     guide = agency_guide(guide_licence)
     now = now or timezone.now()
