@@ -177,3 +177,13 @@ class ProviderFailed(DomainError):
     code = "provider_failed"
     status = 502
     default_message = _("The payment provider did not accept the request.")
+
+
+class PriceChanged(Conflict):
+    code = "price_changed"
+    default_message = _("The price changed since the quote: check the new total and book again.")
+
+
+class ContactRequired(ValidationFailed):
+    code = "contact_required"
+    default_message = _("Give the group's contact name and phone number.")
