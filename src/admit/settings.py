@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "admit.sales",
     "admit.access",
     "admit.boxoffice",
+    "admit.shop",
     "admit.demo",
 ]
 
