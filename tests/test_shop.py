@@ -101,7 +101,9 @@ def pay(client: Client, order: Order) -> Order:
 
 
 def error_of(response: Any) -> str:
-    match = re.search(r'<div class="error" id="error" data-code="(\w+)">(.*?)</div>', html(response))
+    match = re.search(
+        r'<div class="error" id="error" data-code="(\w+)">(.*?)</div>', html(response)
+    )
     assert match, html(response)
     return match.group(1)
 
@@ -126,12 +128,14 @@ def test_the_site_page_shows_the_picture_hours_notices_and_a_month_of_prices(
     assert "Cable car closed for works" in page and "旧公告" not in page
     assert 'id="month">2027-01<' in page
     # Monday 11 January: a weekday, the online price of the adult ticket (the main product).
-    cell = re.search(r'<a class="day (\w+)[^"]*" href="/shop/yunling/2027-01-11/".*?</a>', page, re.S)
+    cell = re.search(
+        r'<a class="day (\w+)[^"]*" href="/shop/yunling/2027-01-11/".*?</a>', page, re.S
+    )
     assert cell and cell.group(1) == "open" and "¥110" in cell.group(0), page
     # Saturday: weekend prices.
     assert re.search(r'href="/shop/yunling/2027-01-16/".*?¥140', page, re.S)
     chinese = html(shopper("zh-hans").get("/shop/yunling/", {"month": "2027-01"}))
-    assert "索道检修至月底" in chinese and "营业时间" in chinese
+    assert "索道检修至月底" in chinese and "开放时间" in chinese
     # The closed Monday of the demo cannot be chosen.
     december = html(client.get("/shop/yunling/", {"month": "2026-12"}))
     assert f'data-date="{MAINTENANCE.isoformat()}" data-state="closed"' in december
@@ -157,7 +161,9 @@ def test_a_sold_out_day_shows_so_in_the_calendar(demo: None, clock: Any) -> None
 
 def test_a_buyer_books_pays_on_the_sandbox_and_opens_the_e_tickets(demo: None, clock: Any) -> None:
     client = shopper()
-    order = booked(client, quantities={"adult": 2, "senior": 1}, visitors={"senior": [("王芳", IDS[5])]})
+    order = booked(
+        client, quantities={"adult": 2, "senior": 1}, visitors={"senior": [("王芳", IDS[5])]}
+    )
     assert order.status == Order.Status.PENDING and order.channel.code == "online"
     assert order.contact_phone == PHONE and order.total == 2 * 110 + 60
     page = html(client.get(f"/shop/orders/{order.code}/"))
@@ -248,10 +254,14 @@ def test_errors_speak_chinese_to_a_chinese_browser(demo: None, clock: Any) -> No
 
 def test_real_name_tickets_need_a_valid_id_per_visitor(demo: None, clock: Any) -> None:
     client = shopper()
-    response = book(client, quantities={"senior": 1}, visitors={"senior": [("王芳", "123")]}, status=400)
+    response = book(
+        client, quantities={"senior": 1}, visitors={"senior": [("王芳", "123")]}, status=400
+    )
     assert error_of(response) == "invalid_id_number"
     assert 'value="王芳"' in html(response)  # what was typed stays
-    response = book(client, quantities={"senior": 1}, visitors={"senior": [("", IDS[5])]}, status=400)
+    response = book(
+        client, quantities={"senior": 1}, visitors={"senior": [("", IDS[5])]}, status=400
+    )
     assert error_of(response) == "invalid_visitor"
     nothing_sold()
 
@@ -286,6 +296,7 @@ def test_an_order_is_found_by_code_and_phone_only(demo: None, clock: Any) -> Non
     unknown = other.post("/shop/lookup", {"code": "ZZZZZZZZZZ", "phone": PHONE})
     assert wrong_phone.status_code == unknown.status_code == 404
     assert error_of(wrong_phone) == error_of(unknown) == "order_not_found"
+
     # The answer does not tell which of the two was wrong.
     def strip(response: Any) -> str:
         text = html(response).replace(order.code, "").replace("ZZZZZZZZZZ", "")

@@ -107,8 +107,7 @@ class PhoneLimitReached(Conflict):
 class HoldExpired(Conflict):
     code = "hold_expired"
     default_message = _(
-        "The time to pay for this order ran out and its places were given back. "
-        "Please book again."
+        "The time to pay for this order ran out and its places were given back. Please book again."
     )
 
 
@@ -256,9 +255,7 @@ def shop_order_place(
     def place() -> tuple[int, Any]:
         for day, n in sorted(per_day.items()):
             phone_quota_take(site=site, phone=phone, day=day, n=n, limit=limit, now=now)
-        order = order_place(
-            channel=CHANNEL, lines=lines, actor=SHOP, contact_phone=phone, now=now
-        )
+        order = order_place(channel=CHANNEL, lines=lines, actor=SHOP, contact_phone=phone, now=now)
         return 201, {"code": order.code}
 
     fp = fingerprint(site.pk, phone, [repr(ln) for ln in lines])
@@ -411,9 +408,7 @@ def shop_order_reschedule(
 
 def queue_needed(*, site: Site, day: dt.date) -> bool:
     """Whether buyers of ``day`` go through the waiting room."""
-    return (
-        shop_settings(site).queue_always or RushDay.objects.filter(site=site, date=day).exists()
-    )
+    return shop_settings(site).queue_always or RushDay.objects.filter(site=site, date=day).exists()
 
 
 def queue_join(*, site: Site, now: dt.datetime | None = None) -> QueueEntry:

@@ -5,6 +5,7 @@ code); anyone else goes through the lookup by code and phone."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import secrets
@@ -107,6 +108,7 @@ def queue(request: HttpRequest, site: str) -> HttpResponse:
     if place.entry is None:
         joined = services.queue_join(site=the_site)
         place = services.queue_place(site=the_site, token=joined.token)
+    response: HttpResponse
     if place.admitted:
         response = redirect(reverse("shop:day", args=[the_site.code, day.isoformat()]))
     else:
@@ -148,10 +150,8 @@ def site_home(request: HttpRequest, site: str) -> HttpResponse:
     month = today.replace(day=1)
     raw = request.GET.get("month", "")
     if re.fullmatch(r"\d{4}-\d{2}", raw):
-        try:
+        with contextlib.suppress(ValueError):
             month = dt.date.fromisoformat(f"{raw}-01")
-        except ValueError:
-            pass
     first, last = selectors.sale_window(the_site, now)
     month = min(max(month, first.replace(day=1)), last.replace(day=1))
     return render(
@@ -243,12 +243,11 @@ def _day_page(
     error: DomainError | None = None,
     offers: list[Offer] | None = None,
 ) -> HttpResponse:
-    info_error = None
     if offers is None:
         try:
             offers = _offers(site, day)
         except DomainError as exc:
-            offers, info_error = [], exc
+            offers, error = [], error or exc
     return render(
         request,
         "shop/day.html",
@@ -256,11 +255,10 @@ def _day_page(
             "site": site,
             "day": day,
             "offers": offers,
-            "error": error or info_error,
+            "error": error,
             "max_quantity": services.MAX_QUANTITY,
-            "values": request.POST if request.method == "POST" else {},
         },
-        status=(error or info_error).status if (error or info_error) else 200,
+        status=error.status if error else 200,
     )
 
 
@@ -522,7 +520,8 @@ def lookup(request: HttpRequest) -> HttpResponse:
     )
 
 
-SERVICE_WORKER = """// The shop's service worker: pages it has kept (the e-tickets keep themselves) open offline.
+SERVICE_WORKER = """// The shop's service worker: pages kept in its cache (e-tickets keep
+// themselves) open when the network is down.
 self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (e) { e.waitUntil(self.clients.claim()); });
 self.addEventListener("fetch", function (e) {
@@ -540,4 +539,3 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(SERVICE_WORKER, content_type="application/javascript")
     response["Cache-Control"] = "no-cache"
     return response
-
