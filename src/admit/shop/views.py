@@ -376,7 +376,9 @@ def _order_page(
             ],
             "valid": [t for t in tickets if t.status == Ticket.Status.VALID],
             "tickets": tickets,
-            "refresh": ORDER_REFRESH_SECONDS if pending_intent else None,
+            # Pending: the page follows the payment made in the provider's page or app.
+            "refresh": ORDER_REFRESH_SECONDS if order.status == Order.Status.PENDING else None,
+            "paying": pending_intent,
             "error": error,
         },
         status=error.status if error else 200,
