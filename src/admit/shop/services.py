@@ -13,8 +13,9 @@ that address gets ``shop_lookup_rate_limited`` until the window has passed.
 
 Against scalpers. Products may limit tickets per ID number and day (the sales engine enforces
 it); the shop also limits the tickets one contact phone holds per visit day
-(``ShopSettings.phone_limit_per_day``). The count lives in a ``PhoneQuota`` row taken with one
-conditional UPDATE in the transaction that places the order. The counter only grows; when it
+(``ShopSettings.phone_limit_per_day``). The count lives in a ``PhoneQuota`` row (created
+beforehand in its own short transaction) taken with one conditional UPDATE in the transaction
+that places the order. The counter only grows; when it
 refuses, the phone's live tickets (unexpired holds and valid or used tickets: expired,
 cancelled, refunded and exchanged ones gave their places back) are counted under the row's lock
 and the counter is set to that before it is tried once more.
@@ -31,6 +32,7 @@ place in the queue; each poll admits waiting places in the order they joined, at
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import secrets
@@ -184,12 +186,21 @@ def phone_tickets(*, site: Site, phone: str, day: dt.date, now: dt.datetime) -> 
     return int(held) + issued
 
 
+def phone_quota_ensure(*, site: Site, phone: str, days: Sequence[dt.date]) -> None:
+    """Create the counter rows before the transaction that takes from them: on MariaDB,
+    buyers racing to insert one row inside their transactions deadlock on its key."""
+    for day in days:
+        if not PhoneQuota.objects.filter(site=site, phone=phone, date=day).exists():
+            with contextlib.suppress(IntegrityError), transaction.atomic():
+                PhoneQuota.objects.create(site=site, phone=phone, date=day, used=0)
+
+
 def phone_quota_take(
     *, site: Site, phone: str, day: dt.date, n: int, limit: int, now: dt.datetime
 ) -> None:
     """Count ``n`` more tickets of ``day`` against ``phone``; refuse beyond ``limit`` (0: no
     limit). Runs inside the transaction that places the order, so a refused order or one
-    that fails later takes nothing."""
+    that fails later takes nothing. The row exists (``phone_quota_ensure``)."""
     if not limit or n <= 0:
         return
     if n > limit:
@@ -198,12 +209,8 @@ def phone_quota_take(
     if mine.filter(used__lte=limit - n).update(used=F("used") + n):
         return
     row = mine.select_for_update().first()
-    if row is None:
-        try:
-            with transaction.atomic():
-                row = PhoneQuota.objects.create(site=site, phone=phone, date=day, used=0)
-        except IntegrityError:  # created meanwhile: wait for its transaction, then count
-            row = mine.select_for_update().get()
+    if row is None:  # not ensured: a plain create (only a race with another creator fails)
+        row = PhoneQuota.objects.create(site=site, phone=phone, date=day, used=0)
     live = phone_tickets(site=site, phone=phone, day=day, now=now)
     if live + n > limit:
         raise PhoneLimitReached(details={"limit": limit, "held": live, "asked": n})
@@ -251,6 +258,8 @@ def shop_order_place(
     for ln in lines:
         per_day[ln.date] = per_day.get(ln.date, 0) + ln.quantity
     key = re.sub(r"[^0-9a-zA-Z]", "", form_key)[:64] or secrets.token_hex(16)
+    if limit:
+        phone_quota_ensure(site=site, phone=phone, days=sorted(per_day))
 
     def place() -> tuple[int, Any]:
         for day, n in sorted(per_day.items()):
@@ -389,13 +398,16 @@ def shop_order_reschedule(
     )
     if not tickets:
         raise sales_errors.TicketNotFound(details={"line": line_id})
+    limit = shop_settings(order.site).phone_limit_per_day
+    if limit:
+        phone_quota_ensure(site=order.site, phone=order.contact_phone, days=[date])
     with transaction.atomic():
         phone_quota_take(
             site=order.site,
             phone=order.contact_phone,
             day=date,
             n=len(tickets),
-            limit=shop_settings(order.site).phone_limit_per_day,
+            limit=limit,
             now=now,
         )
         return order_reschedule(
@@ -465,6 +477,7 @@ __all__ = [
     "QueuePlace",
     "ShopActor",
     "phone_normalize",
+    "phone_quota_ensure",
     "phone_quota_take",
     "phone_tickets",
     "queue_admit",
