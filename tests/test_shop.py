@@ -519,3 +519,30 @@ def test_the_waiting_room_admits_buyers_at_the_configured_rate(demo: None) -> No
     response = late.post(f"/shop/yunling/{MON.isoformat()}/place", {"phone": PHONE})
     assert response.status_code == 302 and "/queue" in response["Location"]
     assert Order.objects.count() == 0
+
+
+# --- The back office and the demo -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("username", ["supervisor", "marketing"])
+def test_the_back_office_keeps_the_shops_notices_rush_days_and_settings(
+    demo: None, username: str
+) -> None:
+    from admit.accounts.models import User
+
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(User.objects.get(username=username))
+    for model in ("notice", "rushday", "shopsettings"):
+        assert client.get(f"/admin/shop/{model}/").status_code == 200, model
+    assert client.get("/admin/shop/notice/add/").status_code == 200
+
+
+def test_the_demo_shop_has_notices_a_phone_limit_and_the_national_day_rush(
+    demo: None, clock: Any
+) -> None:
+    assert svc.shop_settings(site()).phone_limit_per_day == 10
+    page = html(shopper().get("/shop/yunling/", {"month": "2027-10"}))
+    assert "Entry is by time slot" in page
+    assert 'class="day open rush"' in page or 'class="day few rush"' in page
+    assert svc.queue_needed(site=site(), day=dt.date(2027, 10, 1))
+    assert not svc.queue_needed(site=site(), day=MON)

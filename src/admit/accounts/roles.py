@@ -51,6 +51,7 @@ ROLES: dict[str, Role] = {
                 "tickets.*",
                 "access.*",
                 "customers.*",
+                "shop.*",
                 "boxoffice.*",
                 # Supervisors correct and approve; money they take is not a cashier's shift's.
                 "!boxoffice.sell_at_window",
@@ -110,6 +111,7 @@ ROLES: dict[str, Role] = {
                 *_perms("catalog", CATALOG_MODELS, ("view",)),
                 *_perms("catalog", ("channel", "price"), ALL),
                 *_perms("sales", ("coupon",), ALL),
+                *_perms("shop", ("notice", "rushday", "shopsettings"), ALL),
                 *_perms("customers", ("account", "accountmember"), ALL),
                 "sales.view_order",
                 "inventory.view_pool",

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
-from admit.catalog.models import Channel, Site
+from admit.catalog.models import Channel, Product, Site
 from admit.catalog.selectors import products_on_sale, site_day
+from admit.inventory.models import Pool
 from admit.inventory.selectors import availability
 from admit.inventory.services import pools_ensure
 from admit.sales import errors as sales_errors
@@ -98,22 +99,12 @@ def day_offers(
         timezone.localtime(now, zoneinfo.ZoneInfo(site.time_zone)).time() if day == first else None
     )
     out = []
+    loaded: dict[int, Product] = {}
     for priced in products_on_sale(site=site, day=day, channel=channel):
-        product = priced.product
-        if product.kind not in SHOP_KINDS:
+        if priced.product.kind not in SHOP_KINDS:
             continue
-        if product.takes_capacity:
-            pools_ensure(site=site, day=day, zones=product.capacity_zones)
-        slots = [
-            Slot(
-                s.pool.pk if s.pool is not None and s.start is not None else None,
-                s.start,
-                s.end,
-                s.remaining,
-            )
-            for s in availability(product=product, day=day, channel=channel, now=now)
-            if local_now is None or s.end is None or s.end > local_now
-        ]
+        product = _with_zones(loaded, priced.product)
+        slots = _slots(site, product, day, channel, now, local_now)
         if slots:
             out.append(
                 Offer(
@@ -130,18 +121,64 @@ def day_offers(
     return out
 
 
-def _day(site: Site, day: dt.date, channel: Channel, now: dt.datetime, rush: set[dt.date]) -> Day:
-    info = site_day(site=site, day=day)
-    if info.closed:
-        return Day(day, True, "closed", note=info.note)
-    offers = day_offers(site=site, day=day, channel=channel, now=now)
-    if not offers:
-        return Day(day, True, "not_on_sale", note=info.note)
-    # The first product in the shop's order (the main admission) stands for the day: its
-    # price, and the places left over its slots.
-    main = offers[0]
-    price = main.price
-    capped = [s.remaining for s in main.slots if s.remaining is not None]
+def _with_zones(products: dict[int, Product], product: Product) -> Product:
+    """The product with its zones and combo components loaded once per page (the capacity
+    reads ask for them several times per day)."""
+    if product.pk not in products:
+        prefetch_related_objects([product], "zones", "components__zone")
+        products[product.pk] = product
+    return products[product.pk]
+
+
+def _slots(
+    site: Site,
+    product: Product,
+    day: dt.date,
+    channel: Channel,
+    now: dt.datetime,
+    local_now: dt.time | None,
+    have: set[tuple[dt.date, int]] | None = None,
+) -> list[Slot]:
+    """The slots of a product on a day with the places left (ended ones of today left out).
+    ``have``: the (day, zone) pairs known to have their pools already."""
+    zones = product.capacity_zones
+    if product.takes_capacity and not (have and all((day, z.pk) in have for z in zones)):
+        pools_ensure(site=site, day=day, zones=zones)
+    return [
+        Slot(
+            s.pool.pk if s.pool is not None and s.start is not None else None,
+            s.start,
+            s.end,
+            s.remaining,
+        )
+        for s in availability(product=product, day=day, channel=channel, now=now)
+        if local_now is None or s.end is None or s.end > local_now
+    ]
+
+
+def _day(
+    site: Site,
+    day: dt.date,
+    channel: Channel,
+    now: dt.datetime,
+    local_now: dt.time | None,
+    rush: set[dt.date],
+    loaded: dict[int, Product],
+    have: set[tuple[dt.date, int]],
+) -> Day:
+    """One day of the calendar. The first product of the shop on sale that day (the main
+    admission, by the catalog's order) stands for the day: its price, and the places left over
+    its slots. Only its places are read, so that a month costs a few queries per day."""
+    on_sale = products_on_sale(site=site, day=day, channel=channel)
+    priced = [p for p in on_sale if p.product.kind in SHOP_KINDS]
+    if not priced:
+        info = site_day(site=site, day=day)
+        return Day(day, True, "closed" if info.closed else "not_on_sale", note=info.note)
+    main = priced[0]
+    slots = _slots(site, _with_zones(loaded, main.product), day, channel, now, local_now, have)
+    if not slots:
+        return Day(day, True, "not_on_sale")
+    capped = [s.remaining for s in slots if s.remaining is not None]
     remaining = sum(max(0, n) for n in capped) if capped else None
     if remaining is not None and remaining <= 0:
         state = "sold_out"
@@ -149,7 +186,7 @@ def _day(site: Site, day: dt.date, channel: Channel, now: dt.datetime, rush: set
         state = "few"
     else:
         state = "open"
-    return Day(day, True, state, price, remaining, day in rush, info.note)
+    return Day(day, True, state, main.price, remaining, day in rush)
 
 
 def month_calendar(*, site: Site, month: dt.date, now: dt.datetime | None = None) -> Month:
@@ -166,6 +203,13 @@ def month_calendar(*, site: Site, month: dt.date, now: dt.datetime | None = None
             "date", flat=True
         )
     )
+    local_now = timezone.localtime(now, zoneinfo.ZoneInfo(site.time_zone)).time()
+    loaded: dict[int, Product] = {}
+    have = set(
+        Pool.objects.filter(site=site, date__gte=month, date__lte=month_end)
+        .values_list("date", "zone_id")
+        .distinct()
+    )
     out = Month(first=month)
     start = month - dt.timedelta(days=month.weekday())
     week: list[Day] = []
@@ -176,7 +220,11 @@ def month_calendar(*, site: Site, month: dt.date, now: dt.datetime | None = None
         elif day < first or day > last:
             week.append(Day(day, True, "past" if day < first else "not_on_sale"))
         else:
-            week.append(_day(site, day, channel, now, rush))
+            week.append(
+                _day(
+                    site, day, channel, now, local_now if day == first else None, rush, loaded, have
+                )
+            )
         if len(week) == 7:
             out.weeks.append(week)
             week = []
