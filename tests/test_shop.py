@@ -22,7 +22,7 @@ from admit.shop import services as svc
 from admit.shop.models import Notice, PhoneQuota, QueueEntry, RushDay, ShopSettings
 from admit.tickets.models import Ticket
 from tests.conftest import run_concurrently
-from tests.sales_helpers import IDS, MAINTENANCE, MON, product
+from tests.sales_helpers import IDS, MAINTENANCE, MON, SAT, product
 
 pytestmark = pytest.mark.django_db
 
@@ -384,6 +384,14 @@ def test_a_date_change_to_a_closed_day_or_a_forbidden_product_is_refused(
     url = f"/shop/orders/{order.code}/reschedule"
     closed = client.post(url, {"line": line.pk, "date": MAINTENANCE.isoformat(), "slot": ""})
     assert closed.status_code == 400 and error_of(closed) == "not_on_sale"
+    # A Saturday costs more: the shop does not take the difference.
+    page = html(client.get(url, {"line": line.pk, "date": SAT}))
+    slot = re.search(r'<option value="(\d+)">09:30', page).group(1)  # type: ignore[union-attr]
+    dearer = shopper("zh-hans")
+    dearer.post("/shop/lookup", {"code": order.code, "phone": PHONE})
+    refused = dearer.post(url, {"line": line.pk, "date": SAT.isoformat(), "slot": slot})
+    assert refused.status_code == 409 and error_of(refused) == "payment_required"
+    assert "售票窗口" in html(refused)
     adult = product("adult")
     adult.reschedule_allowed = False
     model_save(instance=adult, actor=None)
@@ -546,3 +554,25 @@ def test_the_demo_shop_has_notices_a_phone_limit_and_the_national_day_rush(
     assert 'class="day open rush"' in page or 'class="day few rush"' in page
     assert svc.queue_needed(site=site(), day=dt.date(2027, 10, 1))
     assert not svc.queue_needed(site=site(), day=MON)
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_pollers_at_the_same_instant_admit_no_more_than_the_rate() -> None:
+    from tests.conftest import load_demo
+
+    load_demo()
+    ShopSettings.objects.filter(site=site()).delete()  # the pollers create it
+    with time_machine.travel("2026-11-22 10:00 +0800", tick=False):
+        for _ in range(6):
+            svc.queue_join(site=site())
+        results = run_concurrently(lambda _i: svc.queue_admit(site=site()), 4)
+        assert all(isinstance(r, int) for r in results), results
+        assert sum(results) == 6  # the default rate, 100 a minute
+        assert ShopSettings.objects.filter(site=site()).count() == 1
+        ShopSettings.objects.filter(site=site()).update(queue_rate_per_minute=2)
+        QueueEntry.objects.update(admitted_at=None)
+        results = run_concurrently(lambda _i: svc.queue_admit(site=site()), 4)
+    assert all(isinstance(r, int) for r in results), results
+    assert sum(results) == 2
+    assert QueueEntry.objects.filter(admitted_at__isnull=False).count() == 2

@@ -113,6 +113,14 @@ class HoldExpired(Conflict):
     )
 
 
+class ChangeCostsMore(Conflict):
+    code = "payment_required"
+    default_message = _(
+        "The new date costs more, and the shop cannot take the difference. Choose a day at "
+        "the same price, or change the date at the ticket window."
+    )
+
+
 class FormAlreadySent(Conflict):
     code = "form_already_sent"
     default_message = _("This form was already sent with other details. Please start again.")
@@ -146,16 +154,12 @@ def shop_settings(site: Site) -> ShopSettings:
     return ShopSettings.objects.filter(site=site).first() or ShopSettings(site=site)
 
 
-def _settings_locked(site: Site) -> ShopSettings:
-    """The site's settings row, created if need be, locked until the transaction ends."""
-    row = ShopSettings.objects.select_for_update().filter(site=site).first()
-    if row is not None:
-        return row
-    try:
-        with transaction.atomic():
-            return ShopSettings.objects.create(site=site)
-    except IntegrityError:  # created meanwhile
-        return ShopSettings.objects.select_for_update().get(site=site)
+def _settings_ensure(site: Site) -> None:
+    """Create the site's settings row in its own short transaction (creators racing inside
+    their transactions deadlock on MariaDB)."""
+    if not ShopSettings.objects.filter(site=site).exists():
+        with contextlib.suppress(IntegrityError), transaction.atomic():
+            ShopSettings.objects.create(site=site)
 
 
 def phone_normalize(phone: str) -> str:
@@ -401,18 +405,21 @@ def shop_order_reschedule(
     limit = shop_settings(order.site).phone_limit_per_day
     if limit:
         phone_quota_ensure(site=order.site, phone=order.contact_phone, days=[date])
-    with transaction.atomic():
-        phone_quota_take(
-            site=order.site,
-            phone=order.contact_phone,
-            day=date,
-            n=len(tickets),
-            limit=limit,
-            now=now,
-        )
-        return order_reschedule(
-            order=order, actor=SHOP, date=date, slot=slot, ticket_ids=tickets, now=now
-        )
+    try:
+        with transaction.atomic():
+            phone_quota_take(
+                site=order.site,
+                phone=order.contact_phone,
+                day=date,
+                n=len(tickets),
+                limit=limit,
+                now=now,
+            )
+            return order_reschedule(
+                order=order, actor=SHOP, date=date, slot=slot, ticket_ids=tickets, now=now
+            )
+    except sales_errors.PaymentRequired as exc:
+        raise ChangeCostsMore(details=exc.details) from exc
 
 
 # --- The waiting room -----------------------------------------------------------------------
@@ -429,7 +436,6 @@ def queue_join(*, site: Site, now: dt.datetime | None = None) -> QueueEntry:
     )
 
 
-@transaction.atomic
 def queue_admit(*, site: Site, now: dt.datetime | None = None) -> int:
     """Admit the longest-waiting places, so that at most the site's rate are admitted within
     any minute. Serialised on the site's settings row. Returns how many were admitted."""
@@ -437,13 +443,17 @@ def queue_admit(*, site: Site, now: dt.datetime | None = None) -> int:
     waiting = QueueEntry.objects.filter(site=site, admitted_at__isnull=True)
     if not waiting.exists():
         return 0
-    settings = _settings_locked(site)
-    recent = QueueEntry.objects.filter(site=site, admitted_at__gt=now - QUEUE_WINDOW).count()
-    free = settings.queue_rate_per_minute - recent
-    if free <= 0:
-        return 0
-    ids = list(waiting.order_by("pk").values_list("pk", flat=True)[:free])
-    return QueueEntry.objects.filter(pk__in=ids, admitted_at__isnull=True).update(admitted_at=now)
+    _settings_ensure(site)
+    with transaction.atomic():
+        settings = ShopSettings.objects.select_for_update().get(site=site)
+        recent = QueueEntry.objects.filter(site=site, admitted_at__gt=now - QUEUE_WINDOW).count()
+        free = settings.queue_rate_per_minute - recent
+        if free <= 0:
+            return 0
+        ids = list(waiting.order_by("pk").values_list("pk", flat=True)[:free])
+        return QueueEntry.objects.filter(pk__in=ids, admitted_at__isnull=True).update(
+            admitted_at=now
+        )
 
 
 @dataclass(frozen=True)
