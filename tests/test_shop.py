@@ -266,6 +266,23 @@ def test_real_name_tickets_need_a_valid_id_per_visitor(demo: None, clock: Any) -
     nothing_sold()
 
 
+def test_the_products_limit_per_id_holds_in_the_shop_too(demo: None, clock: Any) -> None:
+    senior = product("senior")
+    senior.limit_per_id_per_day = 1
+    model_save(instance=senior, actor=None)
+    client = shopper()
+    booked(client, quantities={"senior": 1}, visitors={"senior": [("王芳", IDS[5])]})
+    again = book(
+        client,
+        quantities={"senior": 1},
+        visitors={"senior": [("王芳", IDS[5])]},
+        phone=OTHER_PHONE,
+        status=409,
+    )
+    assert error_of(again) == "id_limit_reached"
+    assert Order.objects.count() == 1
+
+
 def test_an_expired_hold_cannot_be_paid(demo: None, clock: Any) -> None:
     client = shopper()
     order = booked(client)
