@@ -177,10 +177,6 @@ class Chosen:
     visitors: list[dict[str, str]]
 
     @property
-    def needed(self) -> int:
-        return self.quantity * self.offer.persons if self.offer.real_name else 0
-
-    @property
     def subtotal(self) -> Any:
         return self.offer.price * self.quantity
 
