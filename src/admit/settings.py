@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "admit.access",
     "admit.boxoffice",
     "admit.agency",
+    "admit.shop",
     "admit.demo",
 ]
 

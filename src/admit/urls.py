@@ -29,6 +29,7 @@ urlpatterns = [
     path("boxoffice/", include("admit.boxoffice.urls")),
     path("kiosk/", include("admit.boxoffice.kiosk_urls")),
     path("agency/", include("admit.agency.urls")),
+    path("shop/", include("admit.shop.urls")),
     path("sandbox-pay/<str:ref>", sales_views.sandbox_pay, name="sandbox_pay"),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),

@@ -51,6 +51,7 @@ ROLES: dict[str, Role] = {
                 "tickets.*",
                 "access.*",
                 "customers.*",
+                "shop.*",
                 "boxoffice.*",
                 # Supervisors correct and approve; money they take is not a cashier's shift's.
                 "!boxoffice.sell_at_window",
@@ -140,6 +141,8 @@ ROLES: dict[str, Role] = {
                 *_perms("customers", ("guiderule", "memberlevel", "member"), ALL),
                 "customers.view_ledgerentry",
                 "customers.view_statement",
+                *_perms("shop", ("notice", "rushday", "shopsettings"), ALL),
+                *_perms("customers", ("account", "accountmember"), ALL),
                 "sales.view_order",
                 "inventory.view_pool",
                 "inventory.view_capacitytemplate",

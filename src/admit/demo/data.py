@@ -440,6 +440,9 @@ def demo_load(*, log: Callable[[str], None] = lambda _m: None) -> bool:
     _box_office(site, admin)
     log("customers: a contract, prepaid money, member levels, a member, a guide")
     _customers(site, admin, agency, channels)
+
+    log("online shop: settings, notices, rush days")
+    _shop(site, admin)
     return True
 
 
@@ -599,6 +602,40 @@ def _box_office(site: Site, admin: Any) -> None:
             actor=admin,
         )
     _ticket_templates(site, admin)
+
+
+def _shop(site: Site, admin: Any) -> None:
+    """The online shop at /shop/: its limits, two notices and the National Day rush."""
+    from admit.shop.models import Notice, RushDay, ShopSettings
+
+    model_save(
+        instance=ShopSettings(
+            site=site, phone_limit_per_day=10, queue_rate_per_minute=100, queue_admit_minutes=20
+        ),
+        actor=admin,
+    )
+    for order, (text, text_en) in enumerate(
+        [
+            (
+                "实行分时预约，请按所选时段入园；实名制门票请携带身份证原件。",
+                "Entry is by time slot: please arrive in the slot you chose. Bring the ID card "
+                "named on real-name tickets.",
+            ),
+            (
+                "索道遇大风天气可能临时停运，停运时未使用的索道票可全额退款。",
+                "The cable car may stop in high wind; unused cable car tickets are then refunded "
+                "in full.",
+            ),
+        ]
+    ):
+        model_save(
+            instance=Notice(site=site, text=text, text_en=text_en, sort_order=order), actor=admin
+        )
+    for day in range(1, 4):
+        model_save(
+            instance=RushDay(site=site, date=dt.date(2027, 10, day), note="国庆 National Day"),
+            actor=admin,
+        )
 
 
 def _ticket_templates(site: Site, admin: Any) -> None:

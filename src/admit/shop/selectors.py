@@ -1,0 +1,244 @@
+"""What the shop shows: the products of a day with their slots, and a month of days with a price
+and how many places are left. Prices and places come from the catalog's and inventory's own
+selectors for the online channel."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Q, prefetch_related_objects
+from django.utils import timezone
+
+from admit.catalog.models import Channel, Product, Site
+from admit.catalog.selectors import products_on_sale, site_day
+from admit.inventory.models import Pool
+from admit.inventory.selectors import availability
+from admit.inventory.services import pools_ensure
+from admit.sales import errors as sales_errors
+from admit.sales.services.orders import site_today
+
+from .models import Notice, RushDay
+from .services import CHANNEL, SHOP_KINDS
+
+FEW_LEFT = 100  # fewer places than this: "few left"
+
+
+@dataclass(frozen=True)
+class Slot:
+    id: int | None
+    start: dt.time | None
+    end: dt.time | None
+    remaining: int | None  # None: not capped
+
+
+@dataclass(frozen=True)
+class Offer:
+    product_id: int
+    name: str
+    price: Decimal
+    persons: int
+    real_name: bool
+    refundable: bool
+    reschedule: bool
+    slots: list[Slot]
+
+    @property
+    def sold_out(self) -> bool:
+        return all(s.remaining is not None and s.remaining <= 0 for s in self.slots)
+
+
+@dataclass(frozen=True)
+class Day:
+    date: dt.date
+    in_month: bool
+    state: str  # past, closed, not_on_sale, sold_out, few, open
+    price: Decimal | None = None
+    remaining: int | None = None
+    rush: bool = False
+    note: str = ""
+
+
+@dataclass
+class Month:
+    first: dt.date
+    weeks: list[list[Day]] = field(default_factory=list)
+    previous: dt.date | None = None
+    next: dt.date | None = None
+
+
+def shop_channel() -> Channel:
+    channel = Channel.objects.filter(code=CHANNEL, is_active=True).first()
+    if channel is None:
+        raise sales_errors.UnknownChannel(details={"channel": CHANNEL})
+    return channel
+
+
+def sale_window(site: Site, now: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The first and last day on sale in the shop."""
+    today = site_today(site, now)
+    return today, today + dt.timedelta(days=settings.ADMIT_SALE_DAYS_AHEAD)
+
+
+def day_offers(
+    *, site: Site, day: dt.date, channel: Channel, now: dt.datetime | None = None
+) -> list[Offer]:
+    """The shop's products on ``day`` with price and the places left per slot; slots of today
+    that have ended are left out, and so are products with no slot left."""
+    now = now or timezone.now()
+    first, last = sale_window(site, now)
+    if day < first:
+        raise sales_errors.PastDate(details={"date": day.isoformat()})
+    if day > last:
+        raise sales_errors.TooFarAhead(details={"date": day.isoformat()})
+    local_now = (
+        timezone.localtime(now, zoneinfo.ZoneInfo(site.time_zone)).time() if day == first else None
+    )
+    out = []
+    loaded: dict[int, Product] = {}
+    for priced in products_on_sale(site=site, day=day, channel=channel):
+        if priced.product.kind not in SHOP_KINDS:
+            continue
+        product = _with_zones(loaded, priced.product)
+        slots = _slots(site, product, day, channel, now, local_now)
+        if slots:
+            out.append(
+                Offer(
+                    product_id=product.pk,
+                    name=product.display_name,
+                    price=priced.price,
+                    persons=product.persons,
+                    real_name=product.real_name_required,
+                    refundable=product.refundable,
+                    reschedule=product.reschedule_allowed,
+                    slots=slots,
+                )
+            )
+    return out
+
+
+def _with_zones(products: dict[int, Product], product: Product) -> Product:
+    """The product with its zones and combo components loaded once per page (the capacity
+    reads ask for them several times per day)."""
+    if product.pk not in products:
+        prefetch_related_objects([product], "zones", "components__zone")
+        products[product.pk] = product
+    return products[product.pk]
+
+
+def _slots(
+    site: Site,
+    product: Product,
+    day: dt.date,
+    channel: Channel,
+    now: dt.datetime,
+    local_now: dt.time | None,
+    have: set[tuple[dt.date, int]] | None = None,
+) -> list[Slot]:
+    """The slots of a product on a day with the places left (ended ones of today left out).
+    ``have``: the (day, zone) pairs known to have their pools already."""
+    zones = product.capacity_zones
+    if product.takes_capacity and not (have and all((day, z.pk) in have for z in zones)):
+        pools_ensure(site=site, day=day, zones=zones)
+    return [
+        Slot(
+            s.pool.pk if s.pool is not None and s.start is not None else None,
+            s.start,
+            s.end,
+            s.remaining,
+        )
+        for s in availability(product=product, day=day, channel=channel, now=now)
+        if local_now is None or s.end is None or s.end > local_now
+    ]
+
+
+def _day(
+    site: Site,
+    day: dt.date,
+    channel: Channel,
+    now: dt.datetime,
+    local_now: dt.time | None,
+    rush: set[dt.date],
+    loaded: dict[int, Product],
+    have: set[tuple[dt.date, int]],
+) -> Day:
+    """One day of the calendar. The first product of the shop on sale that day (the main
+    admission, by the catalog's order) stands for the day: its price, and the places left over
+    its slots. Only its places are read, so that a month costs a few queries per day."""
+    on_sale = products_on_sale(site=site, day=day, channel=channel)
+    priced = [p for p in on_sale if p.product.kind in SHOP_KINDS]
+    if not priced:
+        info = site_day(site=site, day=day)
+        return Day(day, True, "closed" if info.closed else "not_on_sale", note=info.note)
+    main = priced[0]
+    slots = _slots(site, _with_zones(loaded, main.product), day, channel, now, local_now, have)
+    if not slots:
+        return Day(day, True, "not_on_sale")
+    capped = [s.remaining for s in slots if s.remaining is not None]
+    remaining = sum(max(0, n) for n in capped) if capped else None
+    if remaining is not None and remaining <= 0:
+        state = "sold_out"
+    elif remaining is not None and remaining < FEW_LEFT:
+        state = "few"
+    else:
+        state = "open"
+    return Day(day, True, state, main.price, remaining, day in rush)
+
+
+def month_calendar(*, site: Site, month: dt.date, now: dt.datetime | None = None) -> Month:
+    """The weeks (Monday first) of ``month``, each day with its state, lowest price and the
+    places left of its main product; days outside the shop's sale window have no price."""
+    now = now or timezone.now()
+    first, last = sale_window(site, now)
+    month = month.replace(day=1)
+    channel = shop_channel()
+    _, days_in_month = calendar.monthrange(month.year, month.month)
+    month_end = month.replace(day=days_in_month)
+    rush = set(
+        RushDay.objects.filter(site=site, date__gte=month, date__lte=month_end).values_list(
+            "date", flat=True
+        )
+    )
+    local_now = timezone.localtime(now, zoneinfo.ZoneInfo(site.time_zone)).time()
+    loaded: dict[int, Product] = {}
+    have = set(
+        Pool.objects.filter(site=site, date__gte=month, date__lte=month_end)
+        .values_list("date", "zone_id")
+        .distinct()
+    )
+    out = Month(first=month)
+    start = month - dt.timedelta(days=month.weekday())
+    week: list[Day] = []
+    day = start
+    while day <= month_end or len(week) % 7:
+        if day.month != month.month:
+            week.append(Day(day, False, "outside"))
+        elif day < first or day > last:
+            week.append(Day(day, True, "past" if day < first else "not_on_sale"))
+        else:
+            week.append(
+                _day(
+                    site, day, channel, now, local_now if day == first else None, rush, loaded, have
+                )
+            )
+        if len(week) == 7:
+            out.weeks.append(week)
+            week = []
+        day += dt.timedelta(days=1)
+    if month > first.replace(day=1):
+        out.previous = (month - dt.timedelta(days=1)).replace(day=1)
+    if month_end < last:
+        out.next = month_end + dt.timedelta(days=1)
+    return out
+
+
+def notices(*, site: Site, today: dt.date) -> list[Notice]:
+    return list(
+        Notice.objects.filter(site=site, is_active=True)
+        .filter(Q(starts_on__isnull=True) | Q(starts_on__lte=today))
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+    )
