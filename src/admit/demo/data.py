@@ -32,6 +32,9 @@ from admit.customers.models import Account, AccountMember
 from admit.customers.services import account_member_save, account_save
 from admit.inventory.models import CapacityTemplate, TemplateAllocation, TemplateSlot
 from admit.inventory.services import template_save
+from admit.partners.models import Partner
+from admit.partners.services import partner_save
+from admit.partners.services.partners import key_hash
 
 SITE_CODE = "yunling"
 DEMO_PASSWORD = "demo1234"
@@ -425,7 +428,70 @@ def demo_load(*, log: Callable[[str], None] = lambda _m: None) -> bool:
 
     log("box office: terminals, window discounts, a supervisor's PIN")
     _box_office(site, admin)
+    log("partners: an OCTO reseller and a sandbox OTA")
+    demo_partners(admin=admin)
     return True
+
+
+# Demo keys of the partners (demo only!): printed by ``admit demo``, quoted in docs/partners.md.
+DEMO_PARTNERS = [
+    # code, name, kind, connector, bearer key, shared secret
+    ("klook", "Klook sandbox (OCTO)", "octo", "", "prt_demo_klook_key", "demo-klook-secret"),
+    ("ctrip", "携程 Ctrip sandbox (OTA)", "ota", "sandbox", "", "demo-ctrip-secret"),
+]
+
+
+def demo_partners(*, admin: Any) -> list[Partner]:
+    """Each partner sells on a channel of its own with the OTA channel's products and prices
+    (its net prices), a 10 % allocation of the main park's time slots, and a B2B account that
+    its confirmed bookings are charged to."""
+    ota = Channel.objects.get(code="ota")
+    online = Channel.objects.filter(code="online").first()
+    products = list(Product.objects.filter(channels=ota).prefetch_related("channels", "prices"))
+    main_tpl = CapacityTemplate.objects.filter(zone__code="main").first()
+    out = []
+    for code, name, kind, connector, key, secret in DEMO_PARTNERS:
+        channel = cs.SAVE_SERVICES[Channel](
+            instance=Channel(code=code, name=name, name_en=name, kind="ota"), actor=admin
+        )
+        for p in products:
+            cs.SAVE_SERVICES[Product](
+                instance=p, actor=admin, m2m={"channels": [*p.channels.all(), channel]}
+            )
+            for price in [pr for pr in p.prices.all() if pr.channel_id == ota.pk]:
+                cs.SAVE_SERVICES[Price](
+                    instance=Price(
+                        product=p,
+                        channel=channel,
+                        day_type=price.day_type,
+                        amount=price.amount,
+                        valid_from=price.valid_from,
+                        valid_until=price.valid_until,
+                    ),
+                    actor=admin,
+                )
+        if main_tpl is not None:
+            model_save(
+                instance=TemplateAllocation(
+                    template=main_tpl, channel=channel, percent=10, release_hours=24
+                ),
+                actor=admin,
+            )
+        account = account_save(instance=Account(code=f"ota-{code}", name=name), actor=admin)
+        partner = Partner(
+            code=code,
+            name=name,
+            kind=kind,
+            connector=connector,
+            channel=channel,
+            retail_channel=online,
+            account=account,
+            secret=secret,
+        )
+        if key:
+            partner.key_prefix, partner.key_hash = key[:10], key_hash(key)
+        out.append(partner_save(instance=partner, actor=admin))
+    return out
 
 
 def _box_office(site: Site, admin: Any) -> None:

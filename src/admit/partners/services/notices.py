@@ -1,0 +1,76 @@
+"""Notices to partners about their bookings: a ticket used at a gate, refunded, changed.
+
+The lower apps publish ``core.hooks`` topics inside their transactions; these listeners queue an
+outbox message in the same transaction when the order is a partner's. A scan of a ticket that
+is no partner's costs nothing here while no partner exists, and one indexed query otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from admit.sales.models import Order
+from admit.tickets.models import Ticket
+
+from ..models import PartnerBooking
+from .outbox import outbox_put
+from .partners import partner_channels
+
+
+def _booking_of_order(order_id: int) -> PartnerBooking | None:
+    return PartnerBooking.objects.filter(order_id=order_id).select_related("partner").first()
+
+
+def payload(booking: PartnerBooking, event: str, **data: Any) -> dict[str, Any]:
+    return {
+        "event": event,
+        "partner": booking.partner.code,
+        "reference": booking.reference,
+        "resellerReference": booking.reseller_reference or None,
+        "order": booking.order.code,
+        **data,
+    }
+
+
+def on_ticket_used(*, ticket_id: int, persons: int, at: dt.datetime, **_: Any) -> None:
+    if not partner_channels():
+        return
+    row = (
+        Ticket.objects.filter(pk=ticket_id, order__channel_id__in=partner_channels())
+        .values("order_id", "serial")
+        .first()
+    )
+    if row is None:
+        return
+    booking = _booking_of_order(row["order_id"])
+    if booking is None:
+        return
+    outbox_put(
+        topic="booking.redeemed",
+        partner=booking.partner,
+        payload=payload(
+            booking, "redeemed", ticket=row["serial"], persons=persons, at=at.isoformat()
+        ),
+    )
+
+
+def _order_notice(order_id: int, event: str, **data: Any) -> None:
+    channel = Order.objects.filter(pk=order_id).values_list("channel_id", flat=True).first()
+    if channel is None or channel not in partner_channels():
+        return
+    booking = _booking_of_order(order_id)
+    if booking is None:
+        return
+    outbox_put(
+        topic=f"booking.{event}", partner=booking.partner, payload=payload(booking, event, **data)
+    )
+
+
+def on_order_refunded(*, order_id: int, tickets: Sequence[str], amount: Any, **_: Any) -> None:
+    _order_notice(order_id, "refunded", tickets=list(tickets), amount=str(amount))
+
+
+def on_order_changed(*, order_id: int, tickets: Sequence[str], **_: Any) -> None:
+    _order_notice(order_id, "changed", tickets=list(tickets))
