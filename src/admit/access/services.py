@@ -259,7 +259,13 @@ def _judge_and_write(
     insert([stored])  # a repeated scan id fails here and rolls the whole attempt back
     if decision.allowed and ticket_id is not None and stored.direction == "in":
         # Higher apps (partners) queue their notices in this transaction.
-        hooks.publish(hooks.TICKET_USED, ticket_id=ticket_id, persons=stored.admitted, at=scan.at)
+        hooks.publish(
+            hooks.TICKET_USED,
+            ticket_id=ticket_id,
+            channel_id=chosen["channel_id"] if chosen else None,
+            persons=stored.admitted,
+            at=scan.at,
+        )
     if conflict_reason is not None:
         Conflict.objects.create(scan=stored, ticket_id=ticket_id, reason=str(conflict_reason))
     return ScanOutcome(
