@@ -30,5 +30,6 @@ urlpatterns = [
     path("kiosk/", include("admit.boxoffice.kiosk_urls")),
     path("sandbox-pay/<str:ref>", sales_views.sandbox_pay, name="sandbox_pay"),
     path("api/v1/", api.urls),
+    path("octo/", include("admit.partners.octo_urls")),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
 ]
