@@ -29,3 +29,32 @@ def test_racing_workers_never_deliver_one_message_twice(clock):
     assert len(counts) == 30 and set(counts.values()) == {1}, counts
     assert sum(len(x) for x in results) == 30
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"delivered"}
+
+
+def test_racing_retries_of_one_partner_order_make_one_order(clock):
+    from django.test import Client
+
+    from admit.inventory.services import pools_ensure
+    from admit.partners.client import SandboxOTAClient
+    from admit.sales.models import Order
+    from tests.sales_helpers import MON, product
+    from tests.test_partners_ota import django_transport
+
+    load_demo()
+    pools_ensure(site=product("adult").site, day=MON)
+
+    def retry(i: int) -> str:
+        client = SandboxOTAClient(
+            "http://testserver", "ctrip", "demo-ctrip-secret", transport=django_transport(Client())
+        )
+        return client.create("CT-RACE", "adult", MON.isoformat(), 3, slot="09:30")["orderNo"]
+
+    results = run_concurrently(retry, 4)
+    assert not [x for x in results if isinstance(x, Exception)], results
+    assert len(set(results)) == 1
+    order = Order.objects.get()
+    assert order.code == results[0] and order.status == "paid"
+    from admit.inventory.models import Pool
+
+    taken = sum(p.held + p.sold for p in Pool.objects.filter(date=MON, zone__code="main"))
+    assert taken == 3  # places were taken once

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import connections
 
+from admit.partners.connectors import seen_requests_purge
 from admit.partners.services import Delivery, outbox_run
 
 
@@ -32,6 +33,7 @@ class Command(BaseCommand):
         total = 0
         while True:
             done = outbox_run(worker=opts["name"], limit=opts["batch"], log=log)
+            seen_requests_purge()
             total += len(done)
             if opts["once"]:
                 self.stdout.write(f"{total} message(s) handled")
