@@ -88,6 +88,8 @@ class Partner(models.Model):
             raise ValidationError({"connector": _("An OTA platform needs a connector.")})
         if self.kind == self.Kind.OTA and not self.secret:
             raise ValidationError({"secret": _("An OTA platform needs a shared secret.")})
+        if self.webhook_url and not self.secret:
+            raise ValidationError({"secret": _("Notices are signed: set a shared secret.")})
 
 
 class PartnerBooking(models.Model):
