@@ -259,3 +259,21 @@ def test_a_used_ticket_is_redeemed_and_the_partner_is_told(octo):
     assert req["body"]["event"] == "redeemed" and req["body"]["reference"] == "b-1"
     _response, err = post(octo, "/bookings/b-1/cancel", {}, "/bookings/{uuid}/cancel")
     assert err["error"] == "UNPROCESSABLE_ENTITY"
+
+
+def test_the_reference_client_walks_the_documented_flow(demo, clock):
+    from admit.partners.client import OctoClient, PartnerError
+    from tests.test_partners_ota import django_transport
+
+    octo = OctoClient("http://testserver", KEY, transport=django_transport(Client()))
+    assert octo.supplier()["id"] == "yunling"
+    product = next(p for p in octo.products() if p["reference"] == "adult")
+    slots = octo.availability(product["id"], MON.isoformat())
+    booking = octo.reserve(product["id"], slots[1]["id"], units=2, uuid="doc-1")
+    assert booking["status"] == "ON_HOLD"
+    assert octo.confirm("doc-1", {"fullName": "Li Lei"})["status"] == "CONFIRMED"
+    assert octo.booking("doc-1")["pricing"]["net"] == 21000
+    assert octo.cancel("doc-1", "guest ill")["status"] == "CANCELLED"
+    with pytest.raises(PartnerError) as info:
+        octo.booking("doc-2")
+    assert info.value.status == 400 and info.value.body["error"] == "INVALID_BOOKING_UUID"
