@@ -45,3 +45,9 @@ def check(response: Any, method: str, path: str) -> Any:
     }
     jsonschema.Draft202012Validator(schema).validate(body)
     return body
+
+
+def validate(instance: Any, schema_name: str) -> None:
+    """Validate a value against one of the spec's component schemas."""
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": spec()["components"]}
+    jsonschema.Draft202012Validator(schema).validate(instance)

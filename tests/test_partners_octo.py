@@ -18,7 +18,7 @@ from admit.partners.models import OutboxMessage, PartnerBooking
 from admit.partners.services import outbox_run
 from admit.sales.models import Order, Payment
 from tests.gate_helpers import AT_GATE, device_client, scan
-from tests.octo_contract import check
+from tests.octo_contract import check, validate
 from tests.partner_helpers import point_at, receiver
 from tests.sales_helpers import MON
 
@@ -257,6 +257,10 @@ def test_a_used_ticket_is_redeemed_and_the_partner_is_told(octo):
     assert fetched["status"] == "REDEEMED" and fetched["utcRedeemedAt"]
     (req,) = r.requests
     assert req["body"]["event"] == "redeemed" and req["body"]["reference"] == "b-1"
+    # OCTO's webhook: the booking as the API shows it, valid against the spec's Booking schema.
+    notice = req["body"]["booking"]
+    validate(notice, "Booking")
+    assert notice["uuid"] == "b-1" and notice["status"] == "REDEEMED"
     _response, err = post(octo, "/bookings/b-1/cancel", {}, "/bookings/{uuid}/cancel")
     assert err["error"] == "UNPROCESSABLE_ENTITY"
 

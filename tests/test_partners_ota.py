@@ -191,3 +191,20 @@ def test_unknown_connectors_and_old_signatures(ota, client):
     assert SeenRequest.objects.count() == 1
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=11)):
         assert seen_requests_purge() == 1
+
+
+def test_a_date_change_at_the_venue_tells_the_platform(ota, supervisor):
+    from admit.sales import services as sales
+
+    created = create(ota, quantity=1)
+    point_at("ctrip", "http://127.0.0.1:9/notices")
+    tuesday = MON + dt.timedelta(days=1)
+    pools_ensure(site=product("adult").site, day=tuesday)
+    slot = Pool.objects.get(zone__code="main", date=tuesday, start=dt.time(9, 30))
+    order = Order.objects.get(code=created["orderNo"])
+    (new,) = sales.order_reschedule(order=order, actor=supervisor, date=tuesday, slot=slot.pk)
+    message = OutboxMessage.objects.get()
+    body = json.loads(message.body)
+    assert message.topic == "booking.changed" and body["reference"] == "CT-1001"
+    assert body["tickets"] == [created["tickets"][0]["serial"]]
+    assert body["new_tickets"] == [new.serial] and body["date"] == tuesday.isoformat()

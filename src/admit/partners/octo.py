@@ -18,8 +18,9 @@ import logging
 import uuid as uuid_lib
 import zoneinfo
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -107,6 +108,24 @@ def unprocessable(message: str) -> OctoError:
 
 
 # --- the request ------------------------------------------------------------------------------
+
+
+class Viewer(Protocol):
+    """Whom a response is rendered for: the partner, and whether it asked for prices."""
+
+    @property
+    def partner(self) -> Partner: ...
+
+    @property
+    def pricing(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class NoticeViewer:
+    """A notice has no request: rendered with prices, as OCTO's webhooks send bookings."""
+
+    partner: Partner
+    pricing: bool = True
 
 
 class Call:
@@ -272,7 +291,7 @@ def _unit_id(product: Product) -> str:
     return product.category.code if product.category_id and product.category else "ticket"
 
 
-def _unit(call: Call, product: Product, prices: tuple[Decimal, Decimal] | None) -> dict[str, Any]:
+def _unit(call: Viewer, product: Product, prices: tuple[Decimal, Decimal] | None) -> dict[str, Any]:
     cat = product.category
     unit: dict[str, Any] = {
         "id": _unit_id(product),
@@ -308,7 +327,7 @@ def _start_times(product: Product) -> list[str]:
     return sorted({s.strftime("%H:%M") for s in starts if s is not None})
 
 
-def _option(call: Call, product: Product, prices: tuple[Decimal, Decimal] | None) -> dict:
+def _option(call: Viewer, product: Product, prices: tuple[Decimal, Decimal] | None) -> dict:
     hours = product.refund_deadline_hours or 0
     option: dict[str, Any] = {
         "id": OPTION_ID,
@@ -332,7 +351,7 @@ def _site_today(site: Site) -> dt.date:
     return timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(site.time_zone)).date()
 
 
-def product_json(call: Call, product: Product) -> dict[str, Any]:
+def product_json(call: Viewer, product: Product) -> dict[str, Any]:
     prices = _prices(call.partner, product, _site_today(product.site))
     out: dict[str, Any] = {
         "id": str(product.pk),
@@ -490,7 +509,7 @@ def _date_range(body: dict[str, Any], limit: int) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _product_and_option(call: Call, body: dict[str, Any]) -> Product:
+def _product_and_option(call: Viewer, body: dict[str, Any]) -> Product:
     product = _product(call.partner, body.get("productId"))
     if body.get("optionId") != OPTION_ID:
         raise invalid_option(body.get("optionId"))
@@ -541,13 +560,20 @@ def booking_status(order: Order, tickets: list[Ticket], now: dt.datetime) -> str
     return "CONFIRMED"
 
 
-def booking_json(call: Call, booking: PartnerBooking) -> dict[str, Any]:
+def booking_json(call: Viewer, booking: PartnerBooking) -> dict[str, Any]:
     order = Order.objects.select_related("site").get(pk=booking.order_id)
     line = order.lines.select_related("slot", "product").first()
     assert line is not None
-    product = next(
-        (p for p in _products(call.partner) if p.pk == line.product_id), None
-    ) or Product.objects.select_related("site", "category").get(pk=line.product_id)
+    product = (
+        Product.objects.filter(pk=line.product_id)
+        .select_related("site", "category")
+        .prefetch_related(
+            "zones",
+            "components__zone",
+            Prefetch("prices", queryset=Price.objects.select_related("channel")),
+        )
+        .get()
+    )
     tickets = list(Ticket.objects.filter(order=order).order_by("pk"))
     now = timezone.now()
     status = booking_status(order, tickets, now)

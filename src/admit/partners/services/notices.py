@@ -14,7 +14,7 @@ from typing import Any
 from admit.sales.models import Order
 from admit.tickets.models import Ticket
 
-from ..models import PartnerBooking
+from ..models import Partner, PartnerBooking
 from .outbox import outbox_put
 from .partners import partner_channels
 
@@ -24,7 +24,9 @@ def _booking_of_order(order_id: int) -> PartnerBooking | None:
 
 
 def payload(booking: PartnerBooking, event: str, **data: Any) -> dict[str, Any]:
-    return {
+    """The notice: what happened, to which booking; an OCTO reseller also gets the booking as
+    its API shows it now (OCTO webhooks' ``booking_update``)."""
+    out = {
         "event": event,
         "partner": booking.partner.code,
         "reference": booking.reference,
@@ -32,6 +34,12 @@ def payload(booking: PartnerBooking, event: str, **data: Any) -> dict[str, Any]:
         "order": booking.order.code,
         **data,
     }
+    if booking.partner.kind == Partner.Kind.OCTO:
+        from ..octo import NoticeViewer, booking_json  # the API's renderer, above the services
+
+        out["webhookEvent"] = "booking_update"
+        out["booking"] = booking_json(NoticeViewer(booking.partner), booking)
+    return out
 
 
 def on_ticket_used(
@@ -70,5 +78,18 @@ def on_order_refunded(*, order_id: int, tickets: Sequence[str], amount: Any, **_
     _order_notice(order_id, "refunded", tickets=list(tickets), amount=str(amount))
 
 
-def on_order_changed(*, order_id: int, tickets: Sequence[str], **_: Any) -> None:
-    _order_notice(order_id, "changed", tickets=list(tickets))
+def on_order_changed(
+    *,
+    order_id: int,
+    tickets: Sequence[str],
+    new_tickets: Sequence[str] = (),
+    date: dt.date | None = None,
+    **_: Any,
+) -> None:
+    _order_notice(
+        order_id,
+        "changed",
+        tickets=list(tickets),
+        new_tickets=list(new_tickets),
+        date=date.isoformat() if date else None,
+    )
