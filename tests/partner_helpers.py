@@ -43,6 +43,8 @@ class Receiver:
                         {"headers": dict(self.headers), "raw": raw, "body": json.loads(raw)}
                     )
                 self.send_response(status)
+                if 300 <= status < 400:  # a redirect back to itself
+                    self.send_header("Location", receiver.url)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

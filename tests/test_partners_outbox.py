@@ -162,3 +162,12 @@ def test_the_worker_command_runs_once_with_progress(klook, capsys):
     assert out.count("delivered #") == 2 and "2 message(s) handled" in out
     assert len(r.requests) == 2
     assert {json.loads(q["raw"])["n"] for q in r.requests} == {0, 1}
+
+
+def test_a_redirect_is_not_followed(klook):
+    with receiver([302]) as r:
+        point_at("klook", r.url)
+        klook.refresh_from_db()
+        put(klook)
+        (d,) = outbox_run(worker="w")
+    assert not d.ok and d.status == 302 and len(r.requests) == 1

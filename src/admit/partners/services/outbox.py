@@ -117,13 +117,23 @@ class Delivery:
 Sender = Callable[[str, bytes, dict[str, str], float], int]
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A notice goes to the URL the partner gave, nowhere else: a redirect is a failure."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def http_send(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
     """POST and return the status code (an HTTP error's code too)."""
     if not url.startswith(("http://", "https://")):
         raise ValueError("only http and https notice URLs")
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)
