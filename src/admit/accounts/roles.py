@@ -52,6 +52,7 @@ ROLES: dict[str, Role] = {
                 "access.*",
                 "customers.*",
                 "boxoffice.*",
+                "partners.*",
                 # Supervisors correct and approve; money they take is not a cashier's shift's.
                 "!boxoffice.sell_at_window",
                 "auth.view_group",
@@ -101,6 +102,7 @@ ROLES: dict[str, Role] = {
                 "boxoffice.view_stockserial",
                 "boxoffice.view_stockmovement",
                 "boxoffice.view_terminal",
+                "partners.view_partnerbooking",
             ),
         ),
         Role(
@@ -111,6 +113,10 @@ ROLES: dict[str, Role] = {
                 *_perms("catalog", ("channel", "price"), ALL),
                 *_perms("sales", ("coupon",), ALL),
                 *_perms("customers", ("account", "accountmember"), ALL),
+                *_perms("partners", ("partner",), ALL),
+                "partners.view_partnerbooking",
+                "partners.view_outboxmessage",
+                "partners.retry_outboxmessage",
                 "sales.view_order",
                 "inventory.view_pool",
                 "inventory.view_capacitytemplate",
