@@ -11,8 +11,9 @@ import pytest
 import time_machine
 from django.test import Client
 
-from admit.catalog.models import Product
-from admit.inventory.models import Pool
+from admit.catalog.models import Channel, Product
+from admit.core.services import model_save
+from admit.inventory.models import CapacityTemplate, Pool, TemplateAllocation
 from admit.inventory.services import pools_ensure
 from admit.partners.models import OutboxMessage, PartnerBooking
 from admit.partners.services import outbox_run
@@ -27,6 +28,16 @@ KEY = "prt_demo_klook_key"  # the demo's OCTO reseller (Klook sandbox)
 
 @pytest.fixture
 def octo(demo, clock) -> Client:
+    # The reseller's own quota: 10 % of the main park's time slots (before the pools are made).
+    model_save(
+        instance=TemplateAllocation(
+            template=CapacityTemplate.objects.get(zone__code="main"),
+            channel=Channel.objects.get(code="klook"),
+            percent=10,
+            release_hours=24,
+        ),
+        actor=None,
+    )
     return Client(HTTP_AUTHORIZATION=f"Bearer {KEY}", HTTP_OCTO_CAPABILITIES="octo/pricing")
 
 

@@ -443,12 +443,12 @@ DEMO_PARTNERS = [
 
 def demo_partners(*, admin: Any) -> list[Partner]:
     """Each partner sells on a channel of its own with the OTA channel's products and prices
-    (its net prices), a 10 % allocation of the main park's time slots, and a B2B account that
-    its confirmed bookings are charged to."""
+    (its net prices) and a B2B account that its confirmed bookings are charged to. They sell
+    from the pools' shared part (a quota of their own is a channel share on a capacity
+    template; the demo's other figures stay as they were)."""
     ota = Channel.objects.get(code="ota")
     online = Channel.objects.filter(code="online").first()
     products = list(Product.objects.filter(channels=ota).prefetch_related("channels", "prices"))
-    main_tpl = CapacityTemplate.objects.filter(zone__code="main").first()
     out = []
     for code, name, kind, connector, key, secret in DEMO_PARTNERS:
         channel = cs.SAVE_SERVICES[Channel](
@@ -470,13 +470,6 @@ def demo_partners(*, admin: Any) -> list[Partner]:
                     ),
                     actor=admin,
                 )
-        if main_tpl is not None:
-            model_save(
-                instance=TemplateAllocation(
-                    template=main_tpl, channel=channel, percent=10, release_hours=24
-                ),
-                actor=admin,
-            )
         account = account_save(instance=Account(code=f"ota-{code}", name=name), actor=admin)
         partner = Partner(
             code=code,
