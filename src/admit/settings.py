@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "admit.boxoffice",
     "admit.agency",
     "admit.shop",
+    "admit.partners",
     "admit.demo",
 ]
 
@@ -211,4 +212,6 @@ LOGGING = {
 # --- Sales ----------------------------------------------------------------------------------
 ADMIT_HOLD_MINUTES = int(os.environ.get("ADMIT_HOLD_MINUTES", "15"))
 ADMIT_SALE_DAYS_AHEAD = int(os.environ.get("ADMIT_SALE_DAYS_AHEAD", "365"))
+ADMIT_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("ADMIT_OUTBOX_MAX_ATTEMPTS", "8"))
+ADMIT_OUTBOX_BACKOFF_SECONDS = int(os.environ.get("ADMIT_OUTBOX_BACKOFF_SECONDS", "30"))
 ADMIT_SANDBOX_PAY_KEY = os.environ.get("ADMIT_SANDBOX_PAY_KEY", "")

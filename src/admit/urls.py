@@ -6,6 +6,7 @@ from django.views.i18n import set_language
 
 from .api import api
 from .core import views as core_views
+from .partners import ota as partners_ota
 from .sales import views as sales_views
 
 
@@ -32,5 +33,7 @@ urlpatterns = [
     path("shop/", include("admit.shop.urls")),
     path("sandbox-pay/<str:ref>", sales_views.sandbox_pay, name="sandbox_pay"),
     path("api/v1/", api.urls),
+    path("octo/", include("admit.partners.octo_urls")),
+    path("ota/<slug:connector>/<slug:service>", partners_ota.ota_call, name="ota_call"),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
 ]

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from admit.catalog.models import Lane
 from admit.catalog.services import lane_save
+from admit.core import hooks
 from admit.core.errors import Conflict as ConflictError
 from admit.core.errors import NotFound, ValidationFailed
 from admit.core.services import audit_record
@@ -256,6 +257,15 @@ def _judge_and_write(
         offline=offline,
     )
     insert([stored])  # a repeated scan id fails here and rolls the whole attempt back
+    if decision.allowed and ticket_id is not None and stored.direction == "in":
+        # Higher apps (partners) queue their notices in this transaction.
+        hooks.publish(
+            hooks.TICKET_USED,
+            ticket_id=ticket_id,
+            channel_id=chosen["channel_id"] if chosen else None,
+            persons=stored.admitted,
+            at=scan.at,
+        )
     if conflict_reason is not None:
         Conflict.objects.create(scan=stored, ticket_id=ticket_id, reason=str(conflict_reason))
     return ScanOutcome(

@@ -13,12 +13,14 @@ from typing import Any
 from django.db import connection
 
 from admit.core.sql import execute, table
+from admit.sales.models import Order
 from admit.tickets.models import Ticket
 
 from .models import Usage
 
 _T = table(Ticket)
 _U = table(Usage)
+_O = table(Order)  # the order's channel tells higher apps (partners) whose ticket it is
 TICKET_COLUMNS = (
     "pk",
     "site_id",
@@ -29,14 +31,16 @@ TICKET_COLUMNS = (
     "slot_start",
     "slot_end",
     "status",
+    "channel_id",
 )
 USAGE_COLUMNS = ("pk", "used", "inside", "day", "day_entries", "out_today", "version")
 
 _READ = (
     "SELECT t.id, t.site_id, t.product_id, t.persons, t.valid_from, t.valid_until, "
-    "t.slot_start, t.slot_end, t.status, "
+    "t.slot_start, t.slot_end, t.status, o.channel_id, "
     "u.id, u.used, u.inside, u.day, u.day_entries, u.out_today, u.version "
-    f"FROM {_T} t LEFT JOIN {_U} u ON u.ticket_id = t.id AND u.zone_key = %s "
+    f"FROM {_T} t JOIN {_O} o ON o.id = t.order_id "
+    f"LEFT JOIN {_U} u ON u.ticket_id = t.id AND u.zone_key = %s "
     "WHERE t.id IN ({ids}) ORDER BY t.valid_from, t.id"
 )
 # MariaDB evaluates SET assignments left to right, so the status is computed first, from the
@@ -79,14 +83,14 @@ def tickets_with_usage(
         rows = cursor.fetchall()
     out = []
     for r in rows:
-        ticket = dict(zip(TICKET_COLUMNS, r[:9], strict=True))
+        ticket = dict(zip(TICKET_COLUMNS, r[:10], strict=True))
         ticket["valid_from"] = _date(ticket["valid_from"])
         ticket["valid_until"] = _date(ticket["valid_until"])
         ticket["slot_start"] = _time(ticket["slot_start"])
         ticket["slot_end"] = _time(ticket["slot_end"])
         usage = None
-        if r[9] is not None:
-            usage = dict(zip(USAGE_COLUMNS, r[9:], strict=True))
+        if r[10] is not None:
+            usage = dict(zip(USAGE_COLUMNS, r[10:], strict=True))
             usage["day"] = _date(usage["day"])
         out.append((ticket, usage))
     return out

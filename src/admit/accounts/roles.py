@@ -53,6 +53,7 @@ ROLES: dict[str, Role] = {
                 "customers.*",
                 "shop.*",
                 "boxoffice.*",
+                "partners.*",
                 # Supervisors correct and approve; money they take is not a cashier's shift's.
                 "!boxoffice.sell_at_window",
                 "auth.view_group",
@@ -124,6 +125,7 @@ ROLES: dict[str, Role] = {
                 "customers.add_rebatestatement",
                 "customers.view_member",
                 "customers.view_pointsentry",
+                "partners.view_partnerbooking",
             ),
         ),
         Role(
@@ -143,6 +145,10 @@ ROLES: dict[str, Role] = {
                 "customers.view_statement",
                 *_perms("shop", ("notice", "rushday", "shopsettings"), ALL),
                 *_perms("customers", ("account", "accountmember"), ALL),
+                *_perms("partners", ("partner",), ALL),
+                "partners.view_partnerbooking",
+                "partners.view_outboxmessage",
+                "partners.retry_outboxmessage",
                 "sales.view_order",
                 "inventory.view_pool",
                 "inventory.view_capacitytemplate",

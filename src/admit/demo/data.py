@@ -32,6 +32,9 @@ from admit.customers.models import Account, AccountMember
 from admit.customers.services import account_member_save, account_save
 from admit.inventory.models import CapacityTemplate, TemplateAllocation, TemplateSlot
 from admit.inventory.services import template_save
+from admit.partners.models import Partner
+from admit.partners.services import partner_save
+from admit.partners.services.partners import key_hash
 
 SITE_CODE = "yunling"
 DEMO_PASSWORD = "demo1234"
@@ -443,6 +446,8 @@ def demo_load(*, log: Callable[[str], None] = lambda _m: None) -> bool:
 
     log("online shop: settings, notices, rush days")
     _shop(site, admin)
+    log("partners: an OCTO reseller and a sandbox OTA")
+    demo_partners(admin=admin)
     return True
 
 
@@ -547,6 +552,60 @@ def _customers(site: Site, admin: Any, agency: Account, channels: dict[str, Chan
         account=agency,
         actor=admin,
     )
+
+
+# Demo keys of the partners (demo only!): printed by ``admit demo``, quoted in docs/partners.md.
+DEMO_PARTNERS = [
+    # code, name, kind, connector, bearer key, shared secret
+    ("klook", "Klook sandbox (OCTO)", "octo", "", "prt_demo_klook_key", "demo-klook-secret"),
+    ("ctrip", "携程 Ctrip sandbox (OTA)", "ota", "sandbox", "", "demo-ctrip-secret"),
+]
+
+
+def demo_partners(*, admin: Any) -> list[Partner]:
+    """Each partner sells on a channel of its own with the OTA channel's products and prices
+    (its net prices) and a B2B account that its confirmed bookings are charged to. They sell
+    from the pools' shared part (a quota of their own is a channel share on a capacity
+    template; the demo's other figures stay as they were)."""
+    ota = Channel.objects.get(code="ota")
+    online = Channel.objects.filter(code="online").first()
+    products = list(Product.objects.filter(channels=ota).prefetch_related("channels", "prices"))
+    out = []
+    for code, name, kind, connector, key, secret in DEMO_PARTNERS:
+        channel = cs.SAVE_SERVICES[Channel](
+            instance=Channel(code=code, name=name, name_en=name, kind="ota"), actor=admin
+        )
+        for p in products:
+            cs.SAVE_SERVICES[Product](
+                instance=p, actor=admin, m2m={"channels": [*p.channels.all(), channel]}
+            )
+            for price in [pr for pr in p.prices.all() if pr.channel_id == ota.pk]:
+                cs.SAVE_SERVICES[Price](
+                    instance=Price(
+                        product=p,
+                        channel=channel,
+                        day_type=price.day_type,
+                        amount=price.amount,
+                        valid_from=price.valid_from,
+                        valid_until=price.valid_until,
+                    ),
+                    actor=admin,
+                )
+        account = account_save(instance=Account(code=f"ota-{code}", name=name), actor=admin)
+        partner = Partner(
+            code=code,
+            name=name,
+            kind=kind,
+            connector=connector,
+            channel=channel,
+            retail_channel=online,
+            account=account,
+            secret=secret,
+        )
+        if key:
+            partner.key_prefix, partner.key_hash = key[:10], key_hash(key)
+        out.append(partner_save(instance=partner, actor=admin))
+    return out
 
 
 def _box_office(site: Site, admin: Any) -> None:

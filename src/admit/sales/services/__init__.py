@@ -7,6 +7,7 @@ from .orders import (
     order_cancel,
     order_confirm,
     order_expire,
+    order_hold_extend,
     order_place,
 )
 from .payments import amount_in, intent_sync, order_pay, order_pay_online, payment_notified
@@ -21,6 +22,7 @@ __all__ = [
     "order_cancel",
     "order_confirm",
     "order_expire",
+    "order_hold_extend",
     "order_pay",
     "order_pay_online",
     "order_place",

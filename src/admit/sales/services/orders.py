@@ -784,3 +784,19 @@ def holds_expire(
         qs = qs.filter(lines__takes__pool_id__in=pool_ids, lines__takes__held__gt=0)
     ids = list(qs.values_list("pk", flat=True).distinct()[:limit])
     return sum(order_expire(order_id=i, now=now) for i in ids)
+
+
+def order_hold_extend(
+    *, order: Order, until: dt.datetime, actor: Any, now: dt.datetime | None = None
+) -> Order:
+    """Keep an unpaid order's places held until ``until`` (a partner's reservation asks for
+    more or less time). Only while its hold still runs: an ended hold is not revived."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if not Order.objects.filter(
+            pk=order.pk, status=Order.Status.PENDING, expires_at__gte=now
+        ).update(expires_at=until):
+            raise errors.OrderNotPending(details={"order": order.code})
+        event(order, "hold_extended", actor, until=until.isoformat())
+    order.expires_at = until
+    return order

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from admit.catalog.models import Product
 from admit.catalog.selectors import product_price, site_day
+from admit.core import hooks
 from admit.core.money import FEN
 from admit.core.services import actor_label
 from admit.customers.models import Book
@@ -206,6 +207,12 @@ def order_refund(
             fee=fee,
             reason=reason,
         )
+        hooks.publish(
+            hooks.ORDER_REFUNDED,
+            order_id=order.pk,
+            tickets=[t.serial for t in tickets],
+            amount=amount - fee,
+        )
     return rows
 
 
@@ -318,6 +325,13 @@ def order_reschedule(
             date=date.isoformat(),
             tickets=len(tickets),
             difference=difference,
+        )
+        hooks.publish(
+            hooks.ORDER_CHANGED,
+            order_id=order.pk,
+            tickets=[t.serial for t in tickets],
+            new_tickets=[t.serial for t in issued],
+            date=date,
         )
     return issued
 

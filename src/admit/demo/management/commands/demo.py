@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from admit.core.management.commands.serve import gunicorn_argv
-from admit.demo.data import DEMO_PASSWORD, STAFF, demo_load, demo_sample_pass
+from admit.demo.data import DEMO_PARTNERS, DEMO_PASSWORD, STAFF, demo_load, demo_sample_pass
 
 
 class Command(BaseCommand):
@@ -50,6 +50,12 @@ class Command(BaseCommand):
         say("    admin / admin                (superuser)")
         for username, display, roles in STAFF:
             say(f"    {username} / {DEMO_PASSWORD:<14} ({', '.join(roles)}, {display})")
+        say("")
+        say("  Partners (demo keys; see docs/partners.md):")
+        for code, name, kind, _connector, key, secret in DEMO_PARTNERS:
+            credential = f"Bearer {key}" if key else f"account {code}, secret {secret}"
+            where = f"{base}/octo/" if kind == "octo" else f"{base}/ota/sandbox/"
+            say(f"    {name:<24} {where}  {credential}")
         say("")
         if opts["no_serve"]:
             return

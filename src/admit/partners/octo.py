@@ -1,0 +1,915 @@
+"""The OCTO supplier API (octo.travel): what resellers call to sell the venue's tickets.
+
+Thin views: authenticate the reseller's bearer key, read the request, call a selector or a
+``partners.services`` booking service, and write OCTO's shapes (field names, status values and
+error bodies as in the specification; money in integer minor units under ``octo/pricing``).
+
+Mapping: an Admit product sold on the partner's channel is an OCTO product with one option
+(``DEFAULT``) and one unit named after its visitor category (``adult``, ``child``, …; one unit is
+one ticket). An availability is a time slot of the product's capacity pools (``START_TIME``) or
+the whole day (``OPENING_HOURS``); its id is its local start, e.g. ``2027-01-11T09:30:00+08:00``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid as uuid_lib
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from admit.access.models import Scan
+from admit.catalog.models import Price, Product, Site
+from admit.catalog.selectors import product_price, site_day
+from admit.core.errors import DomainError
+from admit.inventory.models import TemplateSlot
+from admit.inventory.selectors import SlotAvailability, availability
+from admit.inventory.services import pools_ensure
+from admit.sales.models import Order
+from admit.tickets.models import Ticket
+
+from . import errors
+from .models import Partner, PartnerBooking
+from .services import (
+    BookingRequest,
+    booking_cancel,
+    booking_confirm,
+    booking_extend,
+    booking_reserve,
+    partner_authenticate,
+)
+
+log = logging.getLogger(__name__)
+
+OPTION_ID = "DEFAULT"
+PRICING = "octo/pricing"
+CAPABILITIES = [PRICING]
+MAX_AVAILABILITY_DAYS = 31
+MAX_CALENDAR_DAYS = 366
+UNIT_TYPES = {"adult": "ADULT", "child": "CHILD", "senior": "SENIOR", "student": "STUDENT"}
+KINDS = (Product.Kind.ADMISSION, Product.Kind.COMBO)
+
+
+class OctoError(Exception):
+    """An answer in OCTO's error shape: ``{"error": CODE, "errorMessage": …, <field>: …}``."""
+
+    def __init__(self, error: str, message: str, status: int = 400, **extra: Any) -> None:
+        super().__init__(message)
+        self.error, self.message, self.status, self.extra = error, message, status, extra
+
+    def response(self) -> JsonResponse:
+        body = {"error": self.error, "errorMessage": self.message, **self.extra}
+        return JsonResponse(body, status=self.status)
+
+
+def bad_request(message: str) -> OctoError:
+    return OctoError("BAD_REQUEST", message)
+
+
+def invalid_product(product_id: Any) -> OctoError:
+    return OctoError(
+        "INVALID_PRODUCT_ID", "The productId was missing or invalid", productId=str(product_id)
+    )
+
+
+def invalid_option(option_id: Any) -> OctoError:
+    return OctoError(
+        "INVALID_OPTION_ID", "The optionId was missing or invalid", optionId=str(option_id)
+    )
+
+
+def invalid_availability(availability_id: Any, why: str = "") -> OctoError:
+    return OctoError(
+        "INVALID_AVAILABILITY_ID",
+        "The availabilityId was missing or invalid" + (f": {why}" if why else ""),
+        availabilityId=str(availability_id),
+    )
+
+
+def invalid_uuid(value: Any, why: str = "") -> OctoError:
+    return OctoError(
+        "INVALID_BOOKING_UUID",
+        "The uuid was already used, missing or invalid" + (f": {why}" if why else ""),
+        uuid=str(value),
+    )
+
+
+def unprocessable(message: str) -> OctoError:
+    return OctoError("UNPROCESSABLE_ENTITY", message)
+
+
+# --- the request ------------------------------------------------------------------------------
+
+
+class Viewer(Protocol):
+    """Whom a response is rendered for: the partner, and whether it asked for prices."""
+
+    @property
+    def partner(self) -> Partner: ...
+
+    @property
+    def pricing(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class NoticeViewer:
+    """A notice has no request: rendered with prices, as OCTO's webhooks send bookings."""
+
+    partner: Partner
+    pricing: bool = True
+
+
+class Call:
+    """One authenticated OCTO request."""
+
+    def __init__(self, request: HttpRequest, partner: Partner) -> None:
+        self.request = request
+        self.partner = partner
+        asked = request.headers.get("Octo-Capabilities", "")
+        self.capabilities = [c.strip() for c in asked.split(",") if c.strip() in CAPABILITIES]
+        self.pricing = PRICING in self.capabilities
+
+    def body(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise bad_request("The body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise bad_request("The body must be a JSON object")
+        return data
+
+
+Handler = Callable[..., Any]
+
+
+def octo_view(*methods: str) -> Callable[[Handler], Callable[..., HttpResponse]]:
+    def wrap(fn: Handler) -> Callable[..., HttpResponse]:
+        @csrf_exempt
+        def view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+            try:
+                if request.method not in methods:
+                    raise OctoError("BAD_REQUEST", f"Use {' or '.join(methods)}", status=405)
+                call = Call(request, _partner(request))
+                data = fn(call, **kwargs)
+                response = JsonResponse(data, safe=False)
+                response["Octo-Capabilities"] = ", ".join(call.capabilities)
+                return response
+            except OctoError as exc:
+                return exc.response()
+            except DomainError as exc:
+                return _from_domain(exc).response()
+            except Exception:
+                log.exception("OCTO %s %s failed", request.method, request.path)
+                return OctoError(
+                    "INTERNAL_SERVER_ERROR",
+                    "There was an un-recoverable error, please try again",
+                    status=500,
+                ).response()
+
+        return view
+
+    return wrap
+
+
+def _partner(request: HttpRequest) -> Partner:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise OctoError(
+            "UNAUTHORIZED",
+            "You didn't send the API Key in the Authorization header to an endpoint that "
+            "requires authentication",
+            status=401,
+        )
+    try:
+        partner = partner_authenticate(key=key.strip())
+    except errors.PartnerUnauthorized:
+        raise OctoError("UNAUTHORIZED", "The API Key is unknown or inactive", status=401) from None
+    if partner.kind != Partner.Kind.OCTO:
+        raise OctoError("FORBIDDEN", "This key is not an OCTO reseller's", status=403)
+    return partner
+
+
+def _from_domain(exc: DomainError) -> OctoError:
+    code, details = exc.code, exc.details
+    message = f"{exc.code}: {exc.message}"
+    if code in ("unknown_product", "not_sold_on_channel"):
+        return invalid_product(details.get("product", ""))
+    if code in (
+        "unknown_availability",
+        "invalid_slot",
+        "past_date",
+        "too_far_ahead",
+        "site_closed",
+        "slot_required",
+    ):
+        return invalid_availability(details.get("start") or details.get("date") or "", message)
+    if code in ("booking_not_found", "reference_reused", "invalid_reference", "booking_expired"):
+        return invalid_uuid(details.get("reference", ""), message)
+    if exc.status == 401:
+        return OctoError("UNAUTHORIZED", message, status=401)
+    if exc.status == 403:
+        return OctoError("FORBIDDEN", message, status=403)
+    if exc.status == 409 or code in ("not_on_sale", "deadline_passed", "ticket_not_refundable"):
+        return unprocessable(message)
+    return bad_request(message)
+
+
+# --- products -----------------------------------------------------------------------------------
+
+
+def _products(partner: Partner) -> list[Product]:
+    return list(
+        Product.objects.filter(
+            channels=partner.channel,
+            is_active=True,
+            kind__in=KINDS,
+            real_name_required=False,
+            site__is_active=True,
+        )
+        .select_related("site", "category")
+        .prefetch_related(
+            "zones",
+            "components__zone",
+            Prefetch("prices", queryset=Price.objects.select_related("channel")),
+        )
+        .order_by("site", "sort_order", "pk")
+    )
+
+
+def _product(partner: Partner, product_id: Any) -> Product:
+    pk = str(product_id or "")
+    if not pk.isdigit():
+        raise invalid_product(product_id)
+    product = next((p for p in _products(partner) if p.pk == int(pk)), None)
+    if product is None:
+        raise invalid_product(product_id)
+    return product
+
+
+def _minor(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def _pricing(net: Decimal, retail: Decimal, count: int = 1) -> dict[str, Any]:
+    return {
+        "original": _minor(retail) * count,
+        "retail": _minor(retail) * count,
+        "net": _minor(net) * count,
+        "currency": "CNY",
+        "currencyPrecision": 2,
+        "includedTaxes": [],
+    }
+
+
+def _prices(partner: Partner, product: Product, day: dt.date) -> tuple[Decimal, Decimal] | None:
+    """Net (the partner's channel) and retail (its retail channel, else net) for one day."""
+    info = site_day(site=product.site, day=day)
+    net = product_price(
+        product=product, channel=partner.channel.code, day=day, day_type=info.day_type
+    )
+    if net is None:
+        return None
+    retail = None
+    if partner.retail_channel is not None:
+        retail = product_price(
+            product=product, channel=partner.retail_channel.code, day=day, day_type=info.day_type
+        )
+    return net, retail if retail is not None else net
+
+
+def _unit_id(product: Product) -> str:
+    return product.category.code if product.category_id and product.category else "ticket"
+
+
+def _unit(call: Viewer, product: Product, prices: tuple[Decimal, Decimal] | None) -> dict[str, Any]:
+    cat = product.category
+    unit: dict[str, Any] = {
+        "id": _unit_id(product),
+        "internalName": (cat.name_en or cat.name) if cat else "Ticket",
+        "reference": cat.code if cat else None,
+        "type": UNIT_TYPES.get(cat.code, "OTHER") if cat else "OTHER",
+        "restrictions": {
+            "minAge": (cat.min_age if cat and cat.min_age is not None else 0),
+            "maxAge": (cat.max_age if cat and cat.max_age is not None else 100),
+            "idRequired": bool(cat and cat.proof_required),
+            "minQuantity": None,
+            "maxQuantity": None,
+            "paxCount": product.persons,
+            "accompaniedBy": [],
+        },
+        "requiredContactFields": [],
+    }
+    if call.pricing and prices is not None:
+        unit["pricingFrom"] = [_pricing(*prices)]
+    return unit
+
+
+def _start_times(product: Product) -> list[str]:
+    if not product.takes_capacity:
+        return []
+    starts = (
+        TemplateSlot.objects.filter(
+            template__zone__in=product.capacity_zones, template__is_active=True, start__isnull=False
+        )
+        .values_list("start", flat=True)
+        .distinct()
+    )
+    return sorted({s.strftime("%H:%M") for s in starts if s is not None})
+
+
+def _option(call: Viewer, product: Product, prices: tuple[Decimal, Decimal] | None) -> dict:
+    hours = product.refund_deadline_hours or 0
+    option: dict[str, Any] = {
+        "id": OPTION_ID,
+        "default": True,
+        "internalName": "Default",
+        "reference": None,
+        "availabilityLocalStartTimes": _start_times(product) or ["00:00"],  # opening hours
+        "cancellationCutoff": f"{hours} hours",
+        "cancellationCutoffAmount": hours,
+        "cancellationCutoffUnit": "hour",
+        "requiredContactFields": [],
+        "restrictions": {"minUnits": 1, "maxUnits": 200},
+        "units": [_unit(call, product, prices)],
+    }
+    if call.pricing and prices is not None:
+        option["pricingFrom"] = [_pricing(*prices)]
+    return option
+
+
+def _site_today(site: Site) -> dt.date:
+    return timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(site.time_zone)).date()
+
+
+def product_json(call: Viewer, product: Product) -> dict[str, Any]:
+    prices = _prices(call.partner, product, _site_today(product.site))
+    out: dict[str, Any] = {
+        "id": str(product.pk),
+        "internalName": product.name_en or product.name,
+        "reference": product.code,
+        "locale": "en",
+        "timeZone": product.site.time_zone,
+        "allowFreesale": False,
+        "instantConfirmation": True,
+        "instantDelivery": True,
+        "availabilityRequired": True,
+        "availabilityType": "START_TIME" if _start_times(product) else "OPENING_HOURS",
+        "deliveryFormats": ["QRCODE"],
+        "deliveryMethods": ["TICKET"],
+        "redemptionMethod": "DIGITAL",
+        "options": [_option(call, product, prices)],
+    }
+    if call.pricing:
+        out.update(defaultCurrency="CNY", availableCurrencies=["CNY"], pricingPer="UNIT")
+    return out
+
+
+# --- availability -------------------------------------------------------------------------------
+
+
+def _tz(product: Product) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(product.site.time_zone)
+
+
+def availability_id(product: Product, day: dt.date, start: dt.time | None) -> str:
+    at = dt.datetime.combine(day, start or dt.time(0, 0), tzinfo=_tz(product))
+    return at.isoformat()
+
+
+def parse_availability_id(product: Product, value: Any) -> tuple[dt.date, dt.time | None]:
+    try:
+        at = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise invalid_availability(value) from None
+    if at.tzinfo is not None:
+        at = at.astimezone(_tz(product))
+    day, start = at.date(), at.time().replace(tzinfo=None)
+    if not _start_times(product):
+        if start != dt.time(0, 0):
+            raise invalid_availability(value)
+        return day, None
+    return day, start
+
+
+def _date(value: Any, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise bad_request(f"{field} must be a date (YYYY-MM-DD)") from None
+
+
+def _units_count(call: Call, product: Product, units: Any) -> int:
+    if units is None:
+        return 1
+    if not isinstance(units, list):
+        raise bad_request("units must be a list")
+    count = 0
+    for u in units:
+        if not isinstance(u, dict) or u.get("id") != _unit_id(product):
+            raise OctoError(
+                "INVALID_UNIT_ID",
+                "The unitId was missing or invalid",
+                unitId=str(u.get("id") if isinstance(u, dict) else u),
+            )
+        quantity = u.get("quantity")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+            raise bad_request("units[].quantity must be a whole number")
+        count += quantity
+    return max(count, 1)
+
+
+def _slots(call: Call, product: Product, day: dt.date) -> list[SlotAvailability]:
+    if product.takes_capacity:
+        pools_ensure(site=product.site, day=day, zones=product.capacity_zones)
+    return availability(product=product, day=day, channel=call.partner.channel)
+
+
+def _hours(product: Product) -> list[dict[str, str]]:
+    site = product.site
+    return [{"from": site.opens_at.strftime("%H:%M"), "to": site.closes_at.strftime("%H:%M")}]
+
+
+def _status(remaining: int | None, capacity: int | None, open_: bool) -> str:
+    if not open_:
+        return "CLOSED"
+    if remaining is None:
+        return "FREESALE"
+    if remaining <= 0:
+        return "SOLD_OUT"
+    if capacity and remaining * 10 <= capacity:
+        return "LIMITED"
+    return "AVAILABLE"
+
+
+def _day_availabilities(
+    call: Call, product: Product, day: dt.date, count: int
+) -> list[dict[str, Any]]:
+    tz = _tz(product)
+    now = timezone.now()
+    info = site_day(site=product.site, day=day)
+    prices = None if info.closed else _prices(call.partner, product, day)
+    slots = [] if info.closed else _slots(call, product, day)
+    timed = _start_times(product)
+    out = []
+    if info.closed or not slots:
+        slots = [SlotAvailability(None, None, None, 0, 0)]
+    for s in slots:
+        start = s.start if timed else None
+        begin = dt.datetime.combine(day, start or dt.time(0, 0), tzinfo=tz)
+        if start is not None and s.end is not None:
+            end = dt.datetime.combine(day, s.end, tzinfo=tz)
+        else:
+            end = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=tz)
+        cutoff = end if start is None else begin
+        open_ = not info.closed and prices is not None and cutoff > now
+        remaining = s.remaining if open_ else 0
+        status = _status(remaining, s.capacity, open_)
+        item: dict[str, Any] = {
+            "id": begin.isoformat(),
+            "localDateTimeStart": begin.isoformat(),
+            "localDateTimeEnd": end.isoformat(),
+            "utcCutoffAt": cutoff.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "allDay": start is None,
+            "available": status in ("AVAILABLE", "LIMITED", "FREESALE")
+            and (remaining is None or remaining >= count),
+            "status": status,
+            "vacancies": remaining,
+            "capacity": s.capacity if open_ else 0,
+            "maxUnits": remaining,
+            "openingHours": _hours(product),
+        }
+        if call.pricing and prices is not None:
+            unit_price = _pricing(*prices)
+            item["unitPricing"] = [{"unitId": _unit_id(product), **unit_price}]
+            item["pricing"] = _pricing(*prices, count=count)
+        out.append(item)
+    return out
+
+
+def _date_range(body: dict[str, Any], limit: int) -> list[dt.date]:
+    if "localDate" in body:
+        first = last = _date(body["localDate"], "localDate")
+    else:
+        if "localDateStart" not in body or "localDateEnd" not in body:
+            raise bad_request("Send localDate, localDateStart and localDateEnd, or availabilityIds")
+        first = _date(body["localDateStart"], "localDateStart")
+        last = _date(body["localDateEnd"], "localDateEnd")
+    if last < first or (last - first).days >= limit:
+        raise bad_request(f"The date range must run forward and cover at most {limit} days")
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _product_and_option(call: Viewer, body: dict[str, Any]) -> Product:
+    product = _product(call.partner, body.get("productId"))
+    if body.get("optionId") != OPTION_ID:
+        raise invalid_option(body.get("optionId"))
+    return product
+
+
+# --- bookings -----------------------------------------------------------------------------------
+
+
+def _iso_utc(at: dt.datetime | None) -> str | None:
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if at else None
+
+
+def _contact(data: dict[str, Any]) -> dict[str, Any]:
+    def text(key: str) -> str | None:
+        value = data.get(key)
+        return str(value)[:200] if value not in (None, "") else None
+
+    full = text("fullName")
+    if full is None and (text("firstName") or text("lastName")):
+        full = " ".join(x for x in (text("firstName"), text("lastName")) if x)
+    locales = data.get("locales")
+    return {
+        "fullName": full,
+        "firstName": text("firstName"),
+        "lastName": text("lastName"),
+        "emailAddress": text("emailAddress"),
+        "phoneNumber": text("phoneNumber"),
+        "locales": [str(x)[:20] for x in locales][:10] if isinstance(locales, list) else [],
+        "postalCode": text("postalCode"),
+        "country": text("country"),
+        "notes": text("notes"),
+    }
+
+
+def booking_status(order: Order, tickets: list[Ticket], now: dt.datetime) -> str:
+    if order.status == Order.Status.PENDING:
+        return "EXPIRED" if order.expires_at and order.expires_at < now else "ON_HOLD"
+    if order.status == Order.Status.EXPIRED:
+        return "EXPIRED"
+    if order.status == Order.Status.CANCELLED:
+        return "CANCELLED"
+    live = [t for t in tickets if t.status in (Ticket.Status.VALID, Ticket.Status.USED)]
+    if not live:
+        return "CANCELLED"
+    if all(t.status == Ticket.Status.USED for t in live):
+        return "REDEEMED"
+    return "CONFIRMED"
+
+
+def booking_json(call: Viewer, booking: PartnerBooking) -> dict[str, Any]:
+    order = Order.objects.select_related("site").get(pk=booking.order_id)
+    line = order.lines.select_related("slot", "product").first()
+    assert line is not None
+    product = (
+        Product.objects.filter(pk=line.product_id)
+        .select_related("site", "category")
+        .prefetch_related(
+            "zones",
+            "components__zone",
+            Prefetch("prices", queryset=Price.objects.select_related("channel")),
+        )
+        .get()
+    )
+    tickets = list(Ticket.objects.filter(order=order).order_by("pk"))
+    now = timezone.now()
+    status = booking_status(order, tickets, now)
+    redeemed = (
+        Scan.objects.filter(ticket__in=tickets, result="allow")
+        .order_by("scanned_at")
+        .values_list("ticket_id", "scanned_at")
+    )
+    first_use: dict[int, dt.datetime] = {}
+    for ticket_id, at in redeemed:
+        first_use.setdefault(ticket_id, at)
+    start = line.slot.start if line.slot_id and line.slot and _start_times(product) else None
+    avail_id = availability_id(product, line.date, start)
+    tz = _tz(product)
+    begin = dt.datetime.combine(line.date, start or dt.time(0, 0), tzinfo=tz)
+    end_time = line.slot.end if start is not None and line.slot and line.slot.end else None
+    end = dt.datetime.combine(line.date, end_time or dt.time(23, 59, 59), tzinfo=tz)
+    unit_price = Decimal(line.unit_price)
+    prices = _prices(call.partner, product, line.date)
+    retail = prices[1] if prices else unit_price
+    uuids = list(booking.unit_uuids)
+    units = []
+    per: list[Ticket | None] = list(tickets) if tickets else [None] * line.quantity
+    for i, ticket in enumerate(per):
+        item_status = status
+        used_at = None
+        if ticket is not None:
+            used_at = first_use.get(ticket.pk)
+            if ticket.status == Ticket.Status.USED:
+                item_status = "REDEEMED"
+            elif ticket.status not in (Ticket.Status.VALID,):
+                item_status = "CANCELLED"
+        unit: dict[str, Any] = {
+            "uuid": uuids[i] if i < len(uuids) else f"{booking.reference}-{i + 1}",
+            "resellerReference": None,
+            "supplierReference": ticket.serial if ticket is not None else None,
+            "unitId": _unit_id(product),
+            "status": item_status,
+            "utcRedeemedAt": _iso_utc(used_at),
+            "contact": _contact(booking.contact),
+            "ticket": {
+                "redemptionMethod": "DIGITAL",
+                "utcRedeemedAt": _iso_utc(used_at),
+                "deliveryOptions": [{"deliveryFormat": "QRCODE", "deliveryValue": ticket.code}],
+            }
+            if ticket is not None and ticket.code
+            else None,
+        }
+        if call.pricing:
+            unit["pricing"] = _pricing(unit_price, retail)
+        units.append(unit)
+    cancellation = None
+    if booking.cancelled_at is not None:
+        refunded = order.refunds.exists()
+        cancellation = {
+            "refund": "FULL" if refunded or order.status != Order.Status.PAID else "NONE",
+            "reason": booking.cancel_reason or None,
+            "utcCancelledAt": _iso_utc(booking.cancelled_at),
+        }
+    out: dict[str, Any] = {
+        "id": str(booking.pk),
+        "uuid": booking.reference,
+        "testMode": False,
+        "resellerReference": booking.reseller_reference or None,
+        "supplierReference": order.code,
+        "status": status,
+        "utcCreatedAt": _iso_utc(booking.created_at),
+        "utcUpdatedAt": _iso_utc(booking.updated_at),
+        "utcExpiresAt": _iso_utc(order.expires_at) if status == "ON_HOLD" else None,
+        "utcRedeemedAt": _iso_utc(min(first_use.values())) if first_use else None,
+        "utcConfirmedAt": _iso_utc(order.paid_at),
+        "productId": str(product.pk),
+        "product": product_json(call, product),
+        "optionId": booking.option,
+        "option": _option(call, product, prices),
+        "cancellable": status in ("ON_HOLD", "CONFIRMED"),
+        "cancellation": cancellation,
+        "freesale": False,
+        "availabilityId": avail_id,
+        "availability": {
+            "id": avail_id,
+            "localDateTimeStart": begin.isoformat(),
+            "localDateTimeEnd": end.isoformat(),
+            "utcCutoffAt": _iso_utc(begin if start is not None else end),
+            "allDay": start is None,
+            "available": True,
+            "status": "AVAILABLE",
+            "vacancies": None,
+            "capacity": None,
+            "maxUnits": None,
+            "openingHours": _hours(product),
+        },
+        "contact": _contact(booking.contact),
+        "notes": booking.notes or None,
+        "deliveryMethods": ["TICKET"],
+        "voucher": None,
+        "unitItems": units,
+    }
+    if call.pricing:
+        out["pricing"] = {
+            **_pricing(unit_price, retail, line.quantity),
+            "net": _minor(Decimal(order.total)),
+        }
+    return out
+
+
+def _reference(value: Any) -> str:
+    if value is None:
+        return str(uuid_lib.uuid4())
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
+        raise invalid_uuid(value)
+    return value.strip()
+
+
+# --- views --------------------------------------------------------------------------------------
+
+
+@octo_view("GET")
+def supplier(call: Call) -> dict[str, Any]:
+    site = Site.objects.filter(is_active=True).order_by("pk").first()
+    if site is None:
+        raise OctoError("INTERNAL_SERVER_ERROR", "No site is set up", status=500)
+    return {
+        "id": site.code,
+        "name": site.name_en or site.name,
+        "endpoint": call.request.build_absolute_uri("/octo"),
+        "contact": {
+            "website": None,
+            "email": None,
+            "telephone": site.phone or None,
+            "address": site.address or None,
+        },
+    }
+
+
+@octo_view("GET")
+def capabilities(call: Call) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": PRICING,
+            "revision": 1,
+            "required": False,
+            "dependencies": [],
+            "docs": "https://docs.octo.travel/octo-api-pricing/pricing",
+        }
+    ]
+
+
+@octo_view("GET")
+def products(call: Call) -> list[dict[str, Any]]:
+    return [product_json(call, p) for p in _products(call.partner)]
+
+
+@octo_view("GET")
+def product_detail(call: Call, product_id: str) -> dict[str, Any]:
+    return product_json(call, _product(call.partner, product_id))
+
+
+@octo_view("POST")
+def availability_check(call: Call) -> list[dict[str, Any]]:
+    body = call.body()
+    product = _product_and_option(call, body)
+    count = _units_count(call, product, body.get("units"))
+    if "availabilityIds" in body:
+        ids = body["availabilityIds"]
+        if not isinstance(ids, list) or not ids or len(ids) > 100:
+            raise bad_request("availabilityIds must be a list of 1 to 100 ids")
+        wanted = [(str(i), *parse_availability_id(product, i)) for i in ids]
+        out = []
+        for day in sorted({d for _i, d, _s in wanted}):
+            found = {a["id"]: a for a in _day_availabilities(call, product, day, count)}
+            for raw, d, start in wanted:
+                if d == day:
+                    item = found.get(availability_id(product, d, start))
+                    if item is None:
+                        raise invalid_availability(raw)
+                    out.append(item)
+        return out
+    return [
+        item
+        for day in _date_range(body, MAX_AVAILABILITY_DAYS)
+        for item in _day_availabilities(call, product, day, count)
+    ]
+
+
+@octo_view("POST")
+def availability_calendar(call: Call) -> list[dict[str, Any]]:
+    body = call.body()
+    product = _product_and_option(call, body)
+    count = _units_count(call, product, body.get("units"))
+    out = []
+    for day in _date_range(body, MAX_CALENDAR_DAYS):
+        slots = _day_availabilities(call, product, day, count)
+        open_slots = [s for s in slots if s["status"] != "CLOSED"]
+        capped = [s["vacancies"] for s in open_slots if s["vacancies"] is not None]
+        vacancies = None if open_slots and len(capped) < len(open_slots) else sum(capped)
+        capacity = sum(s["capacity"] or 0 for s in open_slots) if capped else None
+        if not open_slots:
+            status = "CLOSED"
+        elif vacancies is None:
+            status = "FREESALE"
+        elif vacancies <= 0:
+            status = "SOLD_OUT"
+        elif any(s["status"] in ("LIMITED", "SOLD_OUT") for s in open_slots):
+            status = "LIMITED"
+        else:
+            status = "AVAILABLE"
+        item: dict[str, Any] = {
+            "localDate": day.isoformat(),
+            "available": any(s["available"] for s in slots),
+            "status": status,
+            "vacancies": vacancies if open_slots else 0,
+            "capacity": capacity if open_slots else 0,
+            "openingHours": _hours(product),
+        }
+        if call.pricing and open_slots and "unitPricing" in open_slots[0]:
+            item["unitPricingFrom"] = open_slots[0]["unitPricing"]
+            item["pricingFrom"] = open_slots[0]["pricing"]
+        out.append(item)
+    return out
+
+
+@octo_view("POST", "GET")
+def bookings(call: Call) -> Any:
+    if call.request.method == "GET":
+        return _bookings_list(call)
+    body = call.body()
+    product = _product_and_option(call, body)
+    reference = _reference(body.get("uuid"))
+    if "availabilityId" not in body:
+        raise invalid_availability("", "required")
+    day, start = parse_availability_id(product, body["availabilityId"])
+    items = body.get("unitItems")
+    if not isinstance(items, list) or not items or len(items) > 200:
+        raise bad_request("unitItems must list 1 to 200 units")
+    unit_uuids = []
+    for item in items:
+        if not isinstance(item, dict) or item.get("unitId") != _unit_id(product):
+            raise OctoError(
+                "INVALID_UNIT_ID",
+                "The unitId was missing or invalid",
+                unitId=str(item.get("unitId") if isinstance(item, dict) else item),
+            )
+        unit_uuid = item.get("uuid")
+        unit_uuids.append(str(unit_uuid)[:64] if unit_uuid else "")
+    minutes = body.get("expirationMinutes")
+    if minutes is not None and (not isinstance(minutes, int) or isinstance(minutes, bool)):
+        raise bad_request("expirationMinutes must be a whole number")
+    contact = _contact(body["contact"]) if isinstance(body.get("contact"), dict) else {}
+    booking, _created = booking_reserve(
+        partner=call.partner,
+        request=BookingRequest(
+            reference=reference,
+            product=product.pk,
+            day=day,
+            start=start,
+            quantity=len(items),
+            unit_uuids=tuple(u or f"{reference}-{i + 1}" for i, u in enumerate(unit_uuids)),
+            reseller_reference=str(body.get("resellerReference") or "")[:100],
+            contact_name=contact.get("fullName") or "",
+            contact_phone=contact.get("phoneNumber") or "",
+            contact=contact,
+            notes=str(body.get("notes") or "")[:500],
+            hold_minutes=minutes,
+        ),
+    )
+    return booking_json(call, booking)
+
+
+def _bookings_list(call: Call) -> list[dict[str, Any]]:
+    q = call.request.GET
+    qs = PartnerBooking.objects.filter(partner=call.partner).select_related("order")
+    if not any(
+        k in q for k in ("resellerReference", "supplierReference", "localDate", "localDateStart")
+    ):
+        raise bad_request("Filter by resellerReference, supplierReference or a local date")
+    if q.get("resellerReference"):
+        qs = qs.filter(reseller_reference=q["resellerReference"])
+    if q.get("supplierReference"):
+        qs = qs.filter(order__code=q["supplierReference"])
+    if q.get("localDate"):
+        qs = qs.filter(order__lines__date=_date(q["localDate"], "localDate"))
+    if q.get("localDateStart") and q.get("localDateEnd"):
+        qs = qs.filter(
+            order__lines__date__gte=_date(q["localDateStart"], "localDateStart"),
+            order__lines__date__lte=_date(q["localDateEnd"], "localDateEnd"),
+        )
+    if q.get("productId"):
+        qs = qs.filter(order__lines__product_id=_product(call.partner, q["productId"]).pk)
+    return [booking_json(call, b) for b in qs.distinct()[:100]]
+
+
+def _booking(call: Call, reference: str) -> PartnerBooking:
+    booking = PartnerBooking.objects.filter(partner=call.partner, reference=reference).first()
+    if booking is None:
+        raise invalid_uuid(reference)
+    return booking
+
+
+@octo_view("GET")
+def booking_detail(call: Call, reference: str) -> dict[str, Any]:
+    return booking_json(call, _booking(call, reference))
+
+
+@octo_view("POST")
+def booking_confirm_view(call: Call, reference: str) -> dict[str, Any]:
+    body = call.body()
+    contact = body.get("contact")
+    if not isinstance(contact, dict):
+        raise bad_request("contact is required")
+    booking = booking_confirm(
+        partner=call.partner,
+        reference=reference,
+        contact=_contact(contact),
+        reseller_reference=str(body["resellerReference"])[:100]
+        if body.get("resellerReference")
+        else None,
+    )
+    return booking_json(call, booking)
+
+
+@octo_view("POST")
+def booking_cancel_view(call: Call, reference: str) -> dict[str, Any]:
+    body = call.body()
+    booking = booking_cancel(
+        partner=call.partner, reference=reference, reason=str(body.get("reason") or "")[:200]
+    )
+    return booking_json(call, booking)
+
+
+@octo_view("POST")
+def booking_extend_view(call: Call, reference: str) -> dict[str, Any]:
+    body = call.body()
+    minutes = body.get("expirationMinutes", 30)
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1:
+        raise bad_request("expirationMinutes must be a whole number of minutes")
+    return booking_json(
+        call, booking_extend(partner=call.partner, reference=reference, minutes=minutes)
+    )
