@@ -160,7 +160,7 @@ def test_payments_must_cover_the_total_or_nothing_is_written(cashier: User, shif
 
 
 def test_charge_a_b2b_account(cashier: User, shift: Shift) -> None:
-    account = Account.objects.filter(is_active=True).first()
+    account = Account.objects.get(code="sunshine")
     assert account is not None
     expected = unit("adult") * 4
     order = window_sell(

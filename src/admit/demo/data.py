@@ -591,7 +591,10 @@ def demo_partners(*, admin: Any) -> list[Partner]:
                     ),
                     actor=admin,
                 )
-        account = account_save(instance=Account(code=f"ota-{code}", name=name), actor=admin)
+        account = account_save(
+            instance=Account(code=f"ota-{code}", name=name, credit_limit=Decimal("1000000.00")),
+            actor=admin,
+        )
         partner = Partner(
             code=code,
             name=name,
