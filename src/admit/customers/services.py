@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from admit.core import prc_id
 from admit.core.codes import random_code
+from admit.core.errors import ValidationFailed
 from admit.core.services import actor_label, audit_record, model_save
 
 from . import errors
@@ -109,8 +110,6 @@ def _move(
 
 
 def _positive(amount: Decimal) -> Decimal:
-    from admit.core.errors import ValidationFailed
-
     if not isinstance(amount, Decimal) or amount <= 0 or amount > Decimal("99999999.99"):
         raise ValidationFailed(code="invalid_amount", details={"amount": str(amount)[:40]})
     if amount != amount.quantize(Decimal("0.01")):
@@ -353,8 +352,6 @@ def member_register(
 ) -> Member:
     """Register a member (会员): a valid phone, optionally a resident ID; where they come from is
     derived from the ID, or from the phone without one."""
-    from admit.core.errors import ValidationFailed
-
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed(code="invalid_name", details={"name": name[:20]})
@@ -465,8 +462,6 @@ def points_reverse(
 @transaction.atomic
 def points_redeem(*, member: Member, points: int, reason: str, actor: Any) -> PointsEntry:
     """Redeem points (for a gift or a service at the venue); never below zero."""
-    from admit.core.errors import ValidationFailed
-
     if not isinstance(points, int) or isinstance(points, bool) or not 0 < points <= 10**8:
         raise ValidationFailed(code="invalid_points", details={"points": str(points)[:20]})
     return _points(
@@ -492,8 +487,6 @@ def guide_register(
     account: Account | None = None,
     actor: Any,
 ) -> Guide:
-    from admit.core.errors import ValidationFailed
-
     licence = (licence_number or "").strip().upper()
     if not 4 <= len(licence) <= 40 or not all(c.isalnum() or c == "-" for c in licence):
         raise ValidationFailed(code="invalid_licence", details={"licence": licence[:40]})
