@@ -389,16 +389,17 @@ def test_the_hot_path_costs_a_fixed_number_of_queries(api, django_assert_num_que
 
     Place (7): versions; the day's pools with the channel's allocation flag; in a savepoint:
     order, line, "placed" event, the pool's conditional UPDATE, the take.
-    Pay (13): versions; the order; in a savepoint: the order locked, its payments, the payment,
+    Pay (16): versions; the order; in a savepoint: the order locked, its payments, the payment,
     pending → paid, lines with slots, the ticket, its signed code, both events in one insert,
-    the takes, the take, the pool. (Savepoints stand for BEGIN/COMMIT in a test.)"""
+    the takes, the take, the pool, and three report aggregates (money by method, sales by
+    product, visitor origin). (Savepoints stand for BEGIN/COMMIT in a test.)"""
     ln = line(api, "adult", 1)
     # Warm the catalog, rights, token and key caches, as a running server has them.
     for _warm in range(2):  # the first makes the signing key, the second caches it
         pay_cash(api, place(api, [ln])["code"])
     with django_assert_num_queries(7 + 2):
         order = place(api, [ln])
-    with django_assert_num_queries(13 + 2):
+    with django_assert_num_queries(16 + 2):
         pay_cash(api, order["code"])
 
 

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "admit.agency",
     "admit.shop",
     "admit.partners",
+    "admit.reports",
     "admit.demo",
 ]
 

@@ -257,6 +257,9 @@ def _judge_and_write(
         offline=offline,
     )
     insert([stored])  # a repeated scan id fails here and rolls the whole attempt back
+    hooks.publish(
+        hooks.SCAN_RECORDED, scan=stored, product_id=chosen["product_id"] if chosen else 0
+    )
     if decision.allowed and ticket_id is not None and stored.direction == "in":
         # Higher apps (partners) queue their notices in this transaction.
         hooks.publish(

@@ -14,6 +14,12 @@ from typing import Any
 TICKET_USED = "ticket_used"  # ticket_id, persons, at
 ORDER_REFUNDED = "order_refunded"  # order_id, tickets, amount
 ORDER_CHANGED = "order_changed"  # order_id, tickets (a date change)
+# For the report aggregates (``reports``), each published where its row is written:
+ORDER_PAID = "order_paid"  # order, lines, now
+TICKETS_REFUNDED = "tickets_refunded"  # order, tickets, void, now
+MONEY_MOVED = "money_moved"  # order, payment=None or refund=None
+LEDGER_RECORDED = "ledger_recorded"  # entry
+SCAN_RECORDED = "scan_recorded"  # scan, product_id, received_at
 
 Listener = Callable[..., None]
 

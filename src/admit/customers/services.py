@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from admit.core import prc_id
+from admit.core import hooks, prc_id
 from admit.core.codes import random_code
 from admit.core.errors import ValidationFailed
 from admit.core.services import actor_label, audit_record, model_save
@@ -96,7 +96,7 @@ def _move(
             raise errors.StatementOverpaid(details={"amount": str(-amount)})
     field = "prepaid_balance" if book == Book.PREPAID else "credit_used"
     after = Account.objects.filter(pk=account_id).values_list(field, flat=True).get()
-    return LedgerEntry.objects.create(
+    entry = LedgerEntry.objects.create(
         account_id=account_id,
         book=book,
         kind=kind,
@@ -107,6 +107,8 @@ def _move(
         reference=reference[:100],
         actor_label=actor_label(actor)[:150],
     )
+    hooks.publish(hooks.LEDGER_RECORDED, entry=entry)
+    return entry
 
 
 def _positive(amount: Decimal) -> Decimal:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from admit.catalog.models import Channel, Price, Product, Site
 from admit.catalog.selectors import product_price, site_day
+from admit.core import hooks
 from admit.core.codes import random_code
 from admit.core.errors import ValidationFailed
 from admit.core.prc_id import InvalidResidentId, parse_resident_id
@@ -704,6 +705,7 @@ def order_confirm(
             order_id=order.pk,
             visitors=sum(t.persons for t in issued if t.line_id not in own),
         )
+    hooks.publish(hooks.ORDER_PAID, order=order, lines=lines, now=now)
     with_details(order, lines=lines, tickets=issued)
     return issued
 

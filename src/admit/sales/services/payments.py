@@ -10,6 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from admit.core import hooks
 from admit.core.money import to_money
 from admit.core.services import actor_label
 from admit.core.sql import insert
@@ -103,6 +104,7 @@ def order_pay(
             shift_id=shift_id,
         )
         insert([payment])
+        hooks.publish(hooks.MONEY_MOVED, order=order, payment=payment)
         paid = event_row(order, "payment", actor, method=method, amount=value, change=change)
         payments.append(payment)
         with_details(order, payments=payments, refunds=[])
@@ -189,6 +191,7 @@ def _apply(*, provider: str, note: Notification, now: dt.datetime | None) -> Pay
                 actor_label=provider,
                 shift_id=intent.shift_id,
             )
+            hooks.publish(hooks.MONEY_MOVED, order=order, payment=payment)
             PaymentIntent.objects.filter(pk=intent.pk).update(status=PaymentIntent.Status.SUCCEEDED)
             event(
                 order,
@@ -206,7 +209,7 @@ def _apply(*, provider: str, note: Notification, now: dt.datetime | None) -> Pay
             else:
                 refund_id = f"{order.code}-{payment.pk}"
                 ref = prov.refund(ref=note.ref, amount=note.amount, refund_id=refund_id)
-                Refund.objects.create(
+                late = Refund.objects.create(
                     order=order,
                     payment=payment,
                     method=PaymentMethod.ONLINE,
@@ -215,6 +218,7 @@ def _apply(*, provider: str, note: Notification, now: dt.datetime | None) -> Pay
                     reason="late_payment",
                     actor_label=provider,
                 )
+                hooks.publish(hooks.MONEY_MOVED, order=order, refund=late)
                 event(order, "late_payment_refunded", None, amount=note.amount, status=order.status)
             return payment
     except IntegrityError:

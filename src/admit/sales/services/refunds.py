@@ -119,20 +119,20 @@ def _pay_back(
                 order_id=order.pk,
                 actor=actor,
             )
-        rows.append(
-            Refund.objects.create(
-                order=order,
-                payment=payment,
-                method=payment.method,
-                amount=max(part, ZERO),
-                fee=fee if not rows else ZERO,
-                provider_ref=provider_ref,
-                reason=reason[:200],
-                tickets=list(tickets),
-                actor_label=actor_label(actor)[:150],
-                shift_id=shift_id,
-            )
+        row = Refund.objects.create(
+            order=order,
+            payment=payment,
+            method=payment.method,
+            amount=max(part, ZERO),
+            fee=fee if not rows else ZERO,
+            provider_ref=provider_ref,
+            reason=reason[:200],
+            tickets=list(tickets),
+            actor_label=actor_label(actor)[:150],
+            shift_id=shift_id,
         )
+        hooks.publish(hooks.MONEY_MOVED, order=order, refund=row)
+        rows.append(row)
         left -= max(part, ZERO)
     if left > 0:  # cannot happen while balance == live tickets + fees; refuse rather than lose
         raise errors.AmountExceedsBalance(details={"left": str(left)})
@@ -169,6 +169,9 @@ def order_refund(
         if tickets_end(tickets=tickets, status=Ticket.Status.REFUNDED) != len(tickets):
             raise errors.TicketUsed(details={"reason": "used_meanwhile"})
         amount = sum((t.price for t in tickets), ZERO)
+        hooks.publish(
+            hooks.TICKETS_REFUNDED, order=order, tickets=tickets, void=not apply_rules, now=now
+        )
         # The money first, the places last: an account's row before the pools, in the order a
         # payment takes them (a charge and a refund racing would otherwise deadlock), and a busy
         # pool's row locked only for the end of the transaction.
@@ -355,7 +358,7 @@ def _pay_difference(order: Order, amount: Decimal, payment: dict[str, Any], acto
         if tendered_value is None or tendered_value < amount:
             raise errors.TenderedTooLittle(details={"amount": str(amount)})
         change = tendered_value - amount
-    Payment.objects.create(
+    row = Payment.objects.create(
         order=order,
         method=method,
         amount=amount,
@@ -364,3 +367,4 @@ def _pay_difference(order: Order, amount: Decimal, payment: dict[str, Any], acto
         reference=str(payment.get("reference", ""))[:100],
         actor_label=actor_label(actor)[:150],
     )
+    hooks.publish(hooks.MONEY_MOVED, order=order, payment=row)
