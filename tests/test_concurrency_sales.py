@@ -14,6 +14,7 @@ from admit.core.services import model_save
 from admit.demo.data import cashier_on_shift
 from admit.inventory.models import Allocation, Pool
 from admit.inventory.services import pools_ensure
+from admit.reports.checks import report_problems
 from admit.sales import services
 from admit.sales.checks import capacity_problems, money_problems
 from admit.sales.models import Coupon, Order, Payment, Refund
@@ -88,7 +89,7 @@ def test_buying_and_paying_at_once_never_oversells(world):
     assert len(orders) == 3
     assert slot().sold == 6
     assert Ticket.objects.count() == 6
-    assert capacity_problems() == [] and money_problems() == []
+    assert capacity_problems() == [] and money_problems() == [] and report_problems() == []
 
 
 def test_combos_spanning_two_pools(world):
@@ -185,7 +186,7 @@ def test_two_refunds_of_the_same_tickets(world):
     assert all(isinstance(r, list | DomainError) for r in results), results
     assert Refund.objects.filter(order=order).count() == 1
     assert slot().sold == 0
-    assert capacity_problems() == [] and money_problems() == []
+    assert capacity_problems() == [] and money_problems() == [] and report_problems() == []
 
 
 def test_two_payments_in_full_at_once(world):

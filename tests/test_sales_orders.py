@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from admit.inventory.models import Pool
+from admit.reports.checks import report_problems
 from admit.sales.checks import capacity_problems, money_problems
 from admit.sales.models import Order, OrderLine, Payment
 from admit.tickets.models import Ticket
@@ -38,6 +39,7 @@ def api(clock, cashier_api):
 def consistent():
     assert capacity_problems() == []
     assert money_problems() == []
+    assert report_problems() == []
 
 
 def test_availability_lists_slots_with_places_left(api):

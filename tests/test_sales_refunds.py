@@ -11,6 +11,7 @@ from django.test import Client
 
 from admit.catalog.services import product_save
 from admit.inventory.models import Pool
+from admit.reports.checks import report_problems
 from admit.sales.checks import capacity_problems, money_problems
 from admit.sales.models import Coupon, Order, Payment, Refund, SandboxPayment
 from admit.sales.providers import SandboxProvider
@@ -37,6 +38,7 @@ def fresh_token(username):
 def consistent():
     assert capacity_problems() == []
     assert money_problems() == []
+    assert report_problems() == []
 
 
 def paid_order(api, code="adult", quantity=2, **kw):

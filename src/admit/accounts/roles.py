@@ -54,6 +54,7 @@ ROLES: dict[str, Role] = {
                 "shop.*",
                 "boxoffice.*",
                 "partners.*",
+                "reports.*",
                 # Supervisors correct and approve; money they take is not a cashier's shift's.
                 "!boxoffice.sell_at_window",
                 "auth.view_group",
@@ -126,6 +127,9 @@ ROLES: dict[str, Role] = {
                 "customers.view_member",
                 "customers.view_pointsentry",
                 "partners.view_partnerbooking",
+                "reports.view_reports",
+                "reports.close_day",
+                "reports.view_dayclose",
             ),
         ),
         Role(
@@ -152,6 +156,7 @@ ROLES: dict[str, Role] = {
                 "sales.view_order",
                 "inventory.view_pool",
                 "inventory.view_capacitytemplate",
+                "reports.view_reports",
             ),
         ),
         Role(

@@ -124,10 +124,9 @@ def on_order_paid(*, order: Any, lines: Iterable[Any], now: dt.datetime, **_: An
     )
 
 
-def on_tickets_refunded(
-    *, order: Any, tickets: Iterable[Any], void: bool, now: dt.datetime, **_: Any
-) -> None:
-    day = local(order.site_id, now).date()
+def on_tickets_refunded(*, order: Any, tickets: Iterable[Any], void: bool, **_: Any) -> None:
+    # the day the tickets' status changes (``tickets_end`` stamps them with the clock's time)
+    day = local(order.site_id, timezone.now()).date()
     rows = []
     persons = 0
     for t in tickets:

@@ -188,7 +188,10 @@ class DayClose(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["site", "day"], name="reports_dayclose_once")
         ]
-        permissions = [("close_day", "Can close a business day")]
+        permissions = [
+            ("view_reports", "Can read reports and the dashboard"),
+            ("close_day", "Can close a business day"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.site_id} {self.day}"
