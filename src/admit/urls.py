@@ -31,6 +31,7 @@ urlpatterns = [
     path("kiosk/", include("admit.boxoffice.kiosk_urls")),
     path("agency/", include("admit.agency.urls")),
     path("shop/", include("admit.shop.urls")),
+    path("reports/", include("admit.reports.urls")),
     path("sandbox-pay/<str:ref>", sales_views.sandbox_pay, name="sandbox_pay"),
     path("api/v1/", api.urls),
     path("octo/", include("admit.partners.octo_urls")),

@@ -765,10 +765,45 @@ def stock_report(f: Filters) -> Result:
     )
 
 
+FEN = Decimal("0.01")
+
+
+def _finished(fn: Callable[[Filters], Result]) -> Callable[[Filters], Result]:
+    """Money to two places (SQLite sums lose them), labels as plain text."""
+
+    def run(f: Filters) -> Result:
+        result = fn(f)
+        kinds = [c.kind for c in result.columns]
+        for row in [*result.rows, *([result.totals] if result.totals is not None else [])]:
+            for i, kind in enumerate(kinds):
+                value = row[i]
+                if value is None:
+                    continue
+                if kind == "money":
+                    row[i] = Decimal(value).quantize(FEN)
+                elif kind == "text":
+                    row[i] = str(value)
+        return result
+
+    return run
+
+
+def _report(
+    code: str,
+    title: Promise,
+    description: Promise,
+    groups: tuple[tuple[str, Promise], ...],
+    fn: Callable[[Filters], Result],
+    uses_product: bool = False,
+    uses_channel: bool = False,
+) -> Report:
+    return Report(code, title, description, groups, _finished(fn), uses_product, uses_channel)
+
+
 REPORTS: dict[str, Report] = {
     r.code: r
     for r in (
-        Report(
+        _report(
             "sales",
             _("Sales"),
             _("Tickets and money sold per product, channel, seller or day."),
@@ -777,7 +812,7 @@ REPORTS: dict[str, Report] = {
             True,
             True,
         ),
-        Report(
+        _report(
             "payments",
             _("Takings"),
             _("Money taken and paid back per method, cashier, channel or day."),
@@ -786,14 +821,14 @@ REPORTS: dict[str, Report] = {
             False,
             True,
         ),
-        Report(
+        _report(
             "finance",
             _("Business-day summary"),
             _("Per day: takings per method, refunds, prepaid and credit movements."),
             (),
             finance_report,
         ),
-        Report(
+        _report(
             "adjustments",
             _("Refunds, discounts and voids"),
             _("What was given back or taken off, and by whom."),
@@ -802,21 +837,21 @@ REPORTS: dict[str, Report] = {
             True,
             True,
         ),
-        Report(
+        _report(
             "entries",
             _("Entries"),
             _("Persons in and out per gate, lane, hour or day; denied scans."),
             ENTRY_GROUPS,
             entries_report,
         ),
-        Report(
+        _report(
             "occupancy",
             _("Occupancy"),
             _("Inside the site hour by hour against the day's capacity."),
             (),
             occupancy_report,
         ),
-        Report(
+        _report(
             "origin",
             _("Visitor origin"),
             _("Where visitors come from, by province or city."),
@@ -825,7 +860,7 @@ REPORTS: dict[str, Report] = {
             False,
             True,
         ),
-        Report(
+        _report(
             "agencies",
             _("Agencies and accounts"),
             _("Sales and settlement of travel agencies and corporate accounts."),
@@ -833,7 +868,7 @@ REPORTS: dict[str, Report] = {
             agencies_report,
             True,
         ),
-        Report(
+        _report(
             "guides",
             _("Guides"),
             _("Groups brought by guides and drivers."),
@@ -841,7 +876,7 @@ REPORTS: dict[str, Report] = {
             guides_report,
             True,
         ),
-        Report(
+        _report(
             "partners",
             _("Partners"),
             _("Sales through OTA and reseller partners."),
@@ -849,21 +884,21 @@ REPORTS: dict[str, Report] = {
             partners_report,
             True,
         ),
-        Report(
+        _report(
             "passes",
             _("Pass usage"),
             _("Annual and other passes: sold, entries, valid now."),
             (),
             passes_report,
         ),
-        Report(
+        _report(
             "slots",
             _("Slot fill rates"),
             _("Capacity, sold and fill rate of every time slot."),
             (),
             slots_report,
         ),
-        Report(
+        _report(
             "stock",
             _("Paper stock"),
             _("Numbered paper tickets: received, issued, used, voided."),

@@ -18,3 +18,8 @@ class DayAlreadyClosed(Conflict):
 class BadRange(ValidationFailed):
     code = "bad_range"
     default_message = _("Choose a start date on or before the end date, at most 400 days apart.")
+
+
+class NoSite(ValidationFailed):
+    code = "unknown_site"
+    default_message = _("There is no such site.")
