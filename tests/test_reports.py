@@ -486,3 +486,23 @@ def test_finance_closes_a_day_from_the_page(demo, clock, finance_client):
         marketing.post("/reports/close-day", {"site": "yunling", "day": "2026-11-01"}).status_code
         == 403
     )
+
+
+# --- the API ----------------------------------------------------------------------------------
+
+
+def test_reports_over_the_api(world, api, cashier_api):
+    listed = api.get("/api/v1/reports")
+    assert listed.status_code == 200
+    assert {r["code"] for r in listed.json()} == set(REPORTS)
+    assert cashier_api.get("/api/v1/reports").status_code == 403
+    response = api.get("/api/v1/reports/sales", {"from": "2026-11-01", "to": "2027-01-31"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    result = run("sales", "product", dt.date(2026, 11, 1), dt.date(2027, 1, 31))
+    net = [c.key for c in result.columns].index("net")
+    assert [r[net] for r in body["rows"]] == [str(r[net]) for r in result.rows]
+    assert body["totals"][net] == str(result.totals[net]) and body["currency"] == "CNY"
+    bad = api.get("/api/v1/reports/sales", {"from": "2027-02-01", "to": "2027-01-01"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_range"
+    assert api.get("/api/v1/reports/nothing").status_code == 404

@@ -20,6 +20,7 @@ from admit.core.errors import DomainError
 from admit.customers.api import router as customers_router
 from admit.inventory.api import router as inventory_router
 from admit.sales.api import router as sales_router
+from admit.reports.api import router as reports_router
 from admit.sales.api_passes import router as passes_router
 
 log = logging.getLogger(__name__)
@@ -132,3 +133,4 @@ api.add_router("/", sales_router)
 api.add_router("/", access_router)
 api.add_router("/", customers_router)
 api.add_router("/", passes_router)
+api.add_router("/", reports_router)
