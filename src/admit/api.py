@@ -19,8 +19,8 @@ from admit.catalog.api import router as catalog_router
 from admit.core.errors import DomainError
 from admit.customers.api import router as customers_router
 from admit.inventory.api import router as inventory_router
-from admit.sales.api import router as sales_router
 from admit.reports.api import router as reports_router
+from admit.sales.api import router as sales_router
 from admit.sales.api_passes import router as passes_router
 
 log = logging.getLogger(__name__)
