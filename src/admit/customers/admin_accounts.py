@@ -9,7 +9,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -20,15 +19,16 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from admit.core.admin import AuditedAdminMixin, AuditedModelAdmin, ReadOnlyAdmin
-from admit.core.errors import DomainError
 
 from .admin_common import (
     PeriodForm,
     action_page,
+    all_or_nothing,
     amount_field,
     bound,
     local_time,
     money,
+    money_column,
     one_selected,
 )
 from .models import Account, AccountMember, Book, Contract, ContractProduct, LedgerEntry, Statement
@@ -204,21 +204,12 @@ class AccountAdmin(ObjectActionsMixin, AuditedModelAdmin):
     def has_issue_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("customers.add_statement")
 
-    @admin.display(description=_("credit limit"), ordering="credit_limit")
-    def credit_limit_display(self, obj: Account) -> str:
-        return money(obj.credit_limit)
-
-    @admin.display(description=_("owed on credit"), ordering="credit_used")
-    def credit_used_display(self, obj: Account) -> str:
-        return money(obj.credit_used)
-
-    @admin.display(description=_("credit available"))
-    def credit_available_display(self, obj: Account) -> str:
-        return money(obj.credit_available)
-
-    @admin.display(description=_("prepaid balance"), ordering="prepaid_balance")
-    def prepaid_display(self, obj: Account) -> str:
-        return money(obj.prepaid_balance)
+    credit_limit_display = money_column("credit_limit", _("credit limit"))
+    credit_used_display = money_column("credit_used", _("owed on credit"))
+    credit_available_display = money_column(
+        "credit_available", _("credit available"), sortable=False
+    )
+    prepaid_display = money_column("prepaid_balance", _("prepaid balance"))
 
     @admin.display(description=_("latest ledger entries"))
     def ledger_display(self, obj: Account) -> str:
@@ -275,20 +266,15 @@ class AccountAdmin(ObjectActionsMixin, AuditedModelAdmin):
         accounts = list(queryset[:100])
 
         def issue_all(data: dict[str, Any]) -> str:
-            made = []
-            with transaction.atomic():  # all or nothing
-                for a in accounts:
-                    try:
-                        made.append(
-                            statement_issue(
-                                account=a,
-                                period_start=data["period_start"],
-                                period_end=data["period_end"],
-                                actor=request.user,
-                            )
-                        )
-                    except DomainError as exc:
-                        raise DomainError(f"{a}: {exc.message}", code=exc.code) from exc
+            made = all_or_nothing(
+                accounts,
+                lambda a: statement_issue(
+                    account=a,
+                    period_start=data["period_start"],
+                    period_end=data["period_end"],
+                    actor=request.user,
+                ),
+            )
             return ngettext(
                 "%(n)d statement issued: %(numbers)s.",
                 "%(n)d statements issued: %(numbers)s.",
@@ -368,13 +354,8 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     list_per_page = 100
     ordering = ("-at", "-id")
 
-    @admin.display(description=_("amount"), ordering="amount")
-    def amount_display(self, obj: LedgerEntry) -> str:
-        return money(obj.amount)
-
-    @admin.display(description=_("balance after"))
-    def balance_display(self, obj: LedgerEntry) -> str:
-        return money(obj.balance_after)
+    amount_display = money_column("amount", _("amount"))
+    balance_display = money_column("balance_after", _("balance after"), sortable=False)
 
 
 # --- Statements ---------------------------------------------------------------------------------
@@ -436,25 +417,11 @@ class StatementAdmin(ObjectActionsMixin, admin.ModelAdmin):
     def has_pay_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("customers.change_statement")
 
-    @admin.display(description=_("charged"))
-    def charged_display(self, obj: Statement) -> str:
-        return money(obj.charged)
-
-    @admin.display(description=_("refunded"))
-    def refunded_display(self, obj: Statement) -> str:
-        return money(obj.refunded)
-
-    @admin.display(description=_("amount due"))
-    def due_display(self, obj: Statement) -> str:
-        return money(obj.due)
-
-    @admin.display(description=_("paid"))
-    def paid_display(self, obj: Statement) -> str:
-        return money(obj.paid)
-
-    @admin.display(description=_("outstanding"))
-    def outstanding_display(self, obj: Statement) -> str:
-        return money(obj.outstanding)
+    charged_display = money_column("charged", _("charged"))
+    refunded_display = money_column("refunded", _("refunded"))
+    due_display = money_column("due", _("amount due"))
+    paid_display = money_column("paid", _("paid"))
+    outstanding_display = money_column("outstanding", _("outstanding"), sortable=False)
 
     @admin.display(description=_("print"))
     def print_link(self, obj: Statement) -> str:

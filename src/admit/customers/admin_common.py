@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -60,6 +61,19 @@ def local_time(at: dt.datetime) -> str:
 
 def money(amount: Decimal | None) -> str:
     return "—" if amount is None else money_str(amount)
+
+
+def money_column(
+    field: str, description: Any, *, sortable: bool = True
+) -> Callable[[Any, Any], str]:
+    """A list or page column showing an amount of money: ``field`` names the model's field or
+    property (``sortable=False`` for a property, which the database cannot sort by)."""
+
+    @admin.display(description=description, ordering=field if sortable else None)
+    def column(model_admin: Any, obj: Any) -> str:
+        return money(getattr(obj, field))
+
+    return column
 
 
 def change_link(obj: Any) -> str:
@@ -163,6 +177,19 @@ def each(
         model_admin.message_user(request, done_message(done), level=messages.SUCCESS)
     for line in refused[:10]:
         model_admin.message_user(request, line, level=messages.ERROR)
+
+
+def all_or_nothing(objects: Sequence[Any], service: Callable[[Any], Any]) -> list[Any]:
+    """Apply a service to each object in one transaction: all written, or (on the first
+    refusal, which then names the object it was refused for) nothing."""
+    made = []
+    with transaction.atomic():
+        for obj in objects:
+            try:
+                made.append(service(obj))
+            except DomainError as exc:
+                raise DomainError(f"{obj}: {exc.message}", code=exc.code) from exc
+    return made
 
 
 class ServiceModelForm(forms.ModelForm):

@@ -6,14 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from admit.core.admin import AuditedModelAdmin, ReadOnlyAdmin
-from admit.core.errors import DomainError
 
 from .admin_accounts import ObjectActionsMixin
 from .admin_common import (
@@ -21,8 +19,10 @@ from .admin_common import (
     ServiceFormAdminMixin,
     ServiceModelForm,
     action_page,
+    all_or_nothing,
     bound,
     money,
+    money_column,
 )
 from .models import ZERO, Guide, GuideCredit, GuideRule, RebateStatement
 from .services import guide_register, guide_rule_save, guide_save, rebate_statement_issue
@@ -79,20 +79,15 @@ class GuideAdmin(ObjectActionsMixin, ServiceFormAdminMixin, AuditedModelAdmin):
         guides = list(queryset[:100])
 
         def issue(data: dict[str, Any]) -> str:
-            made = []
-            with transaction.atomic():  # all or nothing
-                for g in guides:
-                    try:
-                        made.append(
-                            rebate_statement_issue(
-                                guide=g,
-                                period_start=data["period_start"],
-                                period_end=data["period_end"],
-                                actor=request.user,
-                            )
-                        )
-                    except DomainError as exc:
-                        raise DomainError(f"{g}: {exc.message}", code=exc.code) from exc
+            made = all_or_nothing(
+                guides,
+                lambda g: rebate_statement_issue(
+                    guide=g,
+                    period_start=data["period_start"],
+                    period_end=data["period_end"],
+                    actor=request.user,
+                ),
+            )
             total = sum((s.rebate for s in made), ZERO)
             return ngettext(
                 "%(n)d rebate statement issued, %(rebate)s in all.",
@@ -138,9 +133,7 @@ class GuideCreditAdmin(ReadOnlyAdmin):
     list_select_related = ("guide", "order")
     ordering = ("-at", "-id")
 
-    @admin.display(description=_("rebate"), ordering="rebate")
-    def rebate_display(self, obj: GuideCredit) -> str:
-        return money(obj.rebate)
+    rebate_display = money_column("rebate", _("rebate"))
 
 
 @admin.register(RebateStatement)
@@ -161,6 +154,4 @@ class RebateStatementAdmin(ReadOnlyAdmin):
     search_fields = ("guide__licence_number", "guide__name")
     list_select_related = ("guide",)
 
-    @admin.display(description=_("rebate"), ordering="rebate")
-    def rebate_display(self, obj: RebateStatement) -> str:
-        return money(obj.rebate)
+    rebate_display = money_column("rebate", _("rebate"))
