@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -21,10 +20,11 @@ from django.utils.translation import gettext_lazy as _
 from admit.core.admin import AuditedAdminMixin, AuditedModelAdmin, ReadOnlyAdmin
 
 from .admin_common import (
+    MoneyForm,
+    ObjectActionsMixin,
     PeriodForm,
     action_page,
     all_or_nothing,
-    amount_field,
     bound,
     local_time,
     money,
@@ -42,16 +42,6 @@ from .services import (
 )
 
 LEDGER_ROWS = 20
-
-
-class MoneyForm(forms.Form):
-    amount = amount_field()
-    reference = forms.CharField(
-        label=_("reference"),
-        max_length=100,
-        required=False,
-        help_text=_("The bank transfer's or receipt's number."),
-    )
 
 
 def _ledger_table(entries: list[LedgerEntry], *, with_account: bool = False) -> str:
@@ -98,32 +88,6 @@ def _ledger_table(entries: list[LedgerEntry], *, with_account: bool = False) -> 
     )
     header = format_html_join("", "<th>{}</th>", ((h,) for h in head))
     return format_html('<table class="customers-ledger"><tr>{}</tr>{}</table>', header, rows)
-
-
-class ObjectActionsMixin:
-    """Buttons on an object's page for the actions named in ``object_actions`` that the user
-    may run (each posts the action for this one object to the list, as the list would)."""
-
-    object_actions: tuple[str, ...] = ()
-    change_form_template: Any = "admin/customers/change_form.html"
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> Any:
-        allowed = self.get_actions(request)  # type: ignore[attr-defined]
-        opts = self.model._meta  # type: ignore[attr-defined]
-        extra = {
-            **(extra_context or {}),
-            "object_actions": [
-                (name, allowed[name][2]) for name in self.object_actions if name in allowed
-            ],
-            "object_actions_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
-        }
-        return super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]
 
 
 # --- Accounts -----------------------------------------------------------------------------------
@@ -362,7 +326,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Statement)
-class StatementAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     """Statements are issued from the accounts' list and never edited; money received against
     them is recorded with the action."""
 
@@ -404,15 +368,6 @@ class StatementAdmin(ObjectActionsMixin, admin.ModelAdmin):
     readonly_fields = fields
     actions = ["record_payment"]
     object_actions = ("record_payment",)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_pay_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("customers.change_statement")

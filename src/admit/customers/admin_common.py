@@ -42,6 +42,16 @@ def amount_field(label: Any = None) -> forms.DecimalField:
     )
 
 
+class MoneyForm(forms.Form):
+    amount = amount_field()
+    reference = forms.CharField(
+        label=_("reference"),
+        max_length=100,
+        required=False,
+        help_text=_("The bank transfer's or receipt's number."),
+    )
+
+
 class PeriodForm(forms.Form):
     period_start = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
     period_end = forms.DateField(label=_("until"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -74,6 +84,32 @@ def money_column(
         return money(getattr(obj, field))
 
     return column
+
+
+class ObjectActionsMixin:
+    """Buttons on an object's page for the actions named in ``object_actions`` that the user
+    may run (each posts the action for this one object to the list, as the list would)."""
+
+    object_actions: tuple[str, ...] = ()
+    change_form_template: Any = "admin/customers/change_form.html"
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        allowed = self.get_actions(request)  # type: ignore[attr-defined]
+        opts = self.model._meta  # type: ignore[attr-defined]
+        extra = {
+            **(extra_context or {}),
+            "object_actions": [
+                (name, allowed[name][2]) for name in self.object_actions if name in allowed
+            ],
+            "object_actions_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+        }
+        return super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]
 
 
 def change_link(obj: Any) -> str:

@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from admit.core.admin import AuditedModelAdmin, ReadOnlyAdmin
 
-from .admin_accounts import ObjectActionsMixin
 from .admin_common import (
+    ObjectActionsMixin,
     PeriodForm,
     ServiceFormAdminMixin,
     ServiceModelForm,
