@@ -825,3 +825,44 @@ def test_a_member_at_the_window_gets_member_prices_points_and_their_pass(
     assert sold_pass.card_uid == "0A0B0C0D"
     member.refresh_from_db()
     assert member.points == 716  # 358.20 × 2, whole points
+
+
+@pytest.mark.parametrize("paid_by", ["qr", "cash after the qr was given up"])
+def test_a_members_pass_paid_later_at_the_window_is_theirs_once_paid(
+    pos: Any, shift: Shift, paid_by: str
+) -> None:
+    """A pass sold to a member and paid by QR code (or, the QR given up, in cash) becomes the
+    member's pass when the money arrives, as one paid at once in cash or by card does."""
+    from django.test import Client
+
+    from admit.customers.models import Member, Pass
+    from admit.demo.data import DEMO_MEMBER_PHONE
+
+    member = Member.objects.get(phone=DEMO_MEMBER_PHONE)
+    line = basket(
+        "annual",
+        visitors=[{"name": member.name, "id_type": "resident_id", "id_number": member.id_number}],
+    )
+    started = post(
+        pos,
+        "/boxoffice/pos/checkout",
+        {"key": "m-qr", "lines": [line], "member": member.number, "qr": True},
+    )
+    code = started["order"]["code"]
+    assert started["order"]["status"] == "pending" and not Pass.objects.exists()
+    if paid_by == "qr":
+        ref = started["qr"]["pay_url"].rsplit("/", 1)[1]
+        Client().post(f"/sandbox-pay/{ref}")  # the visitor pays on their phone
+        assert pos.get(f"/boxoffice/pos/orders/{code}").json()["order"]["status"] == "paid"
+    else:
+        post(pos, f"/boxoffice/pos/orders/{code}/pay", {"tenders": [{"method": "cash"}]})
+    order = Order.objects.get(code=code)
+    assert order.status == Order.Status.PAID and order.member_id == member.pk
+    (sold_pass,) = Pass.objects.filter(member=member)
+    ticket = order.tickets.get()
+    assert ticket.holder_pass_id == sold_pass.pk
+    assert (sold_pass.valid_from, sold_pass.valid_until) == (ticket.valid_from, ticket.valid_until)
+    # A second notice of the same payment (providers repeat them) makes no second pass.
+    if paid_by == "qr":
+        Client().post(f"/sandbox-pay/{ref}")
+        assert Pass.objects.count() == 1

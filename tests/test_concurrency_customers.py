@@ -1,4 +1,5 @@
-"""Credit (挂账), prepaid money (预存款), statement payments and points under real concurrency:
+"""Credit (挂账), prepaid money (预存款), statement and rebate payments and points under real
+concurrency:
 threads racing on the real database never take an account beyond its credit limit or below
 zero, and every ledger equals its running figure afterwards."""
 
@@ -12,9 +13,24 @@ import pytest
 from admit.accounts.models import User
 from admit.catalog.models import Product
 from admit.core.errors import DomainError
-from admit.customers.models import Account, LedgerEntry, Member, Statement
+from admit.customers.models import (
+    Account,
+    Guide,
+    LedgerEntry,
+    Member,
+    RebatePayment,
+    RebateStatement,
+    Statement,
+)
 from admit.customers.selectors import ledger_problems
-from admit.customers.services import _points, points_redeem, statement_issue, statement_pay
+from admit.customers.services import (
+    _points,
+    points_redeem,
+    rebate_statement_issue,
+    rebate_statement_pay,
+    statement_issue,
+    statement_pay,
+)
 from admit.demo.data import DEMO_MEMBER_PHONE
 from admit.inventory.models import Pool
 from admit.inventory.services import pools_ensure
@@ -164,3 +180,48 @@ def test_racing_redemptions_never_take_points_below_zero(world):
     assert len(refused) == N - 3 and {e.code for e in refused} == {"points_insufficient"}
     member.refresh_from_db()
     assert member.points == 0 and ledger_problems() == []
+
+
+def test_racing_rebate_payments_never_pay_out_more_than_the_statement(world, clock):
+    """Eight repeats of one payment (the same key) race: it is paid once. Then eight more
+    payments of a quarter of the guide's rebate race: three pay out the rest, five are
+    refused; never more than the rebate."""
+    guide = Guide.objects.get(licence_number="D-5301-000123")
+    group = Product.objects.get(code="group")
+    slot = Pool.objects.get(zone__code="main", date=MON, start=dt.time(9, 30))
+    guided = services.order_place(
+        channel="agency",
+        lines=[
+            services.LineRequest(product=group.pk, date=MON, quantity=1, persons=20, slot=slot.pk)
+        ],
+        actor=world["agent"],
+        guide=guide,
+    )
+    services.order_pay(order=guided, method="account", amount=None, actor=world["agent"])
+    clock.shift(dt.timedelta(days=1))
+    day = dt.date(2026, 11, 22)
+    finance = User.objects.get(username="finance")
+    statement = rebate_statement_issue(guide=guide, period_start=day, period_end=day, actor=finance)
+    assert statement.rebate == Decimal("40.00")
+    part = statement.rebate / 4
+
+    def pay(key: str = ""):
+        return lambda i: rebate_statement_pay(
+            statement=RebateStatement.objects.get(pk=statement.pk),
+            amount=part,
+            method="transfer",
+            key=key,
+            actor=finance,
+        )
+
+    repeats = run_concurrently(pay("one-payment"), N)
+    assert all(isinstance(r, RebatePayment) for r in repeats), repeats
+    assert len({r.pk for r in repeats}) == 1 and RebatePayment.objects.count() == 1
+    results = run_concurrently(pay(), N)
+    ok = [r for r in results if isinstance(r, RebatePayment)]
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert len(ok) == 3 and len(refused) == N - 3, results
+    assert {e.code for e in refused} == {"rebate_overpaid"}
+    statement.refresh_from_db()
+    assert (statement.paid, statement.status) == (statement.rebate, RebateStatement.Status.PAID)
+    assert RebatePayment.objects.count() == 4 and ledger_problems() == []

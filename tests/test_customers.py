@@ -25,6 +25,8 @@ from admit.customers.models import (
     LedgerEntry,
     Member,
     PointsEntry,
+    RebatePayment,
+    RebateStatement,
     Statement,
 )
 from admit.customers.selectors import ledger_problems
@@ -34,6 +36,8 @@ from admit.customers.services import (
     member_register,
     points_redeem,
     rebate_statement_issue,
+    rebate_statement_pay,
+    rebate_statement_void,
     statement_figures,
     statement_issue,
     statement_pay,
@@ -425,6 +429,186 @@ def test_guides_earn_points_and_rebates_that_add_up(world, clock):
     with pytest.raises(DomainError) as exc:
         rebate_statement_issue(guide=guide, period_start=day, period_end=day, actor=None)
     assert exc.value.code == "statement_overlap"
+
+
+def rebate_statement(world, clock, persons: int = 20) -> RebateStatement:
+    """The demo guide brings a group today (two yuan of rebate a visitor); tomorrow finance
+    issues the day's rebate statement."""
+    guide = Guide.objects.get(licence_number="D-5301-000123")
+    placed = services.order_place(
+        channel="agency", lines=[group_line(persons)], actor=world["agent"], guide=guide
+    )
+    pay(placed, world["agent"], "account")
+    clock.shift(dt.timedelta(days=1))
+    day = dt.date(2026, 11, 22)
+    return rebate_statement_issue(guide=guide, period_start=day, period_end=day, actor=None)
+
+
+def refused(code: str, fn, **kw) -> None:
+    with pytest.raises(DomainError) as exc:
+        fn(**kw)
+    assert exc.value.code == code, exc.value.as_dict()
+
+
+def test_a_rebate_statement_is_paid_out_in_parts_never_beyond_what_it_earned(world, clock):
+    st = rebate_statement(world, clock)
+    finance = User.objects.get(username="finance")
+    assert (st.rebate, st.paid, st.outstanding, st.status) == (Decimal("40.00"), 0, 40, "open")
+    pay_out = {"statement": st, "method": "transfer", "actor": finance}
+    for amount in (Decimal("-1.00"), Decimal("0"), Decimal("0.001"), Decimal("100000000.00")):
+        refused("invalid_amount", rebate_statement_pay, amount=amount, **pay_out)
+    refused("invalid_amount", rebate_statement_pay, amount="5", **pay_out)  # not a Decimal
+    refused(
+        "invalid_method", rebate_statement_pay, amount=Decimal("5"), **{**pay_out, "method": "gold"}
+    )
+    refused("rebate_overpaid", rebate_statement_pay, amount=Decimal("40.01"), **pay_out)
+    assert not RebatePayment.objects.exists()
+
+    first = rebate_statement_pay(amount=Decimal("15.00"), reference="BANK-1", key="k-1", **pay_out)
+    assert (st.paid, st.outstanding, st.status, st.paid_at) == (15, 25, "open", None)
+    # The same payment again (a double submit) finds the first; with another amount, refused.
+    again = rebate_statement_pay(amount=Decimal("15.00"), reference="BANK-1", key="k-1", **pay_out)
+    assert again.pk == first.pk and st.paid == 15 and RebatePayment.objects.count() == 1
+    refused(
+        "idempotency_key_reused",
+        rebate_statement_pay,
+        amount=Decimal("16.00"),
+        reference="BANK-1",
+        key="k-1",
+        **pay_out,
+    )
+    rebate_statement_pay(amount=Decimal("25.00"), **{**pay_out, "method": "cash"})
+    assert (st.paid, st.outstanding, st.status) == (40, 0, "paid") and st.paid_at is not None
+    refused("rebate_overpaid", rebate_statement_pay, amount=Decimal("0.01"), **pay_out)
+    refused(
+        "rebate_statement_has_payments",
+        rebate_statement_void,
+        statement=st,
+        reason="x",
+        actor=finance,
+    )
+    paid = AuditEntry.objects.filter(verb="rebate_statement_paid", object_id=str(st.pk))
+    assert [a.after["amount"] for a in paid.order_by("id")] == ["15.00", "25.00"]
+    assert {a.actor_label for a in paid} == {"finance"}
+    assert ledger_problems() == []
+
+
+def test_a_void_rebate_statement_pays_nothing_out(world, clock):
+    st = rebate_statement(world, clock)
+    finance = User.objects.get(username="finance")
+    refused("reason_required", rebate_statement_void, statement=st, reason=" ", actor=finance)
+    rebate_statement_void(statement=st, reason="issued for the wrong guide", actor=finance)
+    assert st.status == "void" and st.outstanding == 0
+    refused(
+        "rebate_statement_void",
+        rebate_statement_pay,
+        statement=st,
+        amount=Decimal("1.00"),
+        method="cash",
+        actor=finance,
+    )
+    rebate_statement_void(statement=st, reason="again", actor=finance)  # changes nothing
+    voided = AuditEntry.objects.filter(verb="rebate_statement_voided", object_id=str(st.pk))
+    assert voided.count() == 1 and voided.get().after["reason"] == "issued for the wrong guide"
+    assert not RebatePayment.objects.exists() and ledger_problems() == []
+
+
+def test_a_rebate_statement_with_nothing_to_pay_out_is_paid_when_issued(world, clock):
+    clock.shift(dt.timedelta(days=1))
+    day = dt.date(2026, 11, 22)
+    guide = Guide.objects.get(licence_number="D-5301-000123")
+    st = rebate_statement_issue(guide=guide, period_start=day, period_end=day, actor=None)
+    assert (st.rebate, st.status, st.outstanding) == (0, "paid", 0) and st.paid_at is not None
+    refused(
+        "rebate_overpaid",
+        rebate_statement_pay,
+        statement=st,
+        amount=Decimal("1.00"),
+        method="cash",
+        actor=None,
+    )
+    assert ledger_problems() == []
+
+
+def test_rebate_statements_api(world, clock):
+    st = rebate_statement(world, clock)
+    finance = bearer_client(User.objects.get(username="finance"))
+    listed = finance.get("/api/v1/guides/d-5301-000123/rebate-statements")
+    assert listed.status_code == 200, listed.content
+    assert listed.json() == [
+        {
+            "id": st.pk,
+            "guide": "D-5301-000123",
+            "period_start": "2026-11-22",
+            "period_end": "2026-11-22",
+            "orders": 1,
+            "visitors": 20,
+            "rebate": "40.00",
+            "paid": "0.00",
+            "outstanding": "40.00",
+            "status": "open",
+            "paid_at": None,
+            "currency": "CNY",
+        }
+    ]
+    url = f"/api/v1/rebate-statements/{st.pk}/payments"
+
+    def post(body, key=None, client=finance, to=url):
+        headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+        return client.post(to, body, content_type="application/json", **headers)
+
+    for amount, code in [
+        ("-5.00", "invalid_amount"),
+        ("0", "invalid_amount"),
+        ("100000000.00", "invalid_amount"),
+        ("1e20", "invalid"),
+        ("1.234", "invalid"),
+        ("40.01", "rebate_overpaid"),
+    ]:
+        answer = post({"amount": amount, "method": "transfer"})
+        assert answer.status_code == 400, (amount, answer.content)
+        assert answer.json()["error"]["code"] == code, (amount, answer.content)
+    bad_method = post({"amount": "1.00", "method": "gold"})
+    assert bad_method.status_code == 400
+    assert bad_method.json()["error"]["code"] == "invalid_method"
+    # A double submit with the same key pays once and answers twice alike.
+    body = {"amount": "30.00", "method": "wechat", "reference": "WX-1"}
+    first, second = post(body, key="pay-1"), post(body, key="pay-1")
+    assert first.status_code == second.status_code == 201, first.content
+    assert first.json() == second.json()
+    assert first.json()["statement"]["paid"] == "30.00"
+    assert first.json()["payment"]["method"] == "wechat"
+    other = post({**body, "amount": "10.00"}, key="pay-1")
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
+    too_much = post({"amount": "10.01", "method": "cash"}, key="pay-2")
+    assert too_much.status_code == 400
+    assert too_much.json()["error"]["code"] == "rebate_overpaid"
+    rest = post({"amount": "10.00", "method": "cash"}, key="pay-3")
+    assert rest.status_code == 201 and rest.json()["statement"]["status"] == "paid"
+    assert RebatePayment.objects.count() == 2
+    # Unknown statements, and any statement asked by an agency's own user, are not found.
+    missing = post(body, to="/api/v1/rebate-statements/999999/payments")
+    assert missing.status_code == 404
+    assert missing.json()["error"] == {
+        "code": "rebate_statement_not_found",
+        "message": "No such rebate statement.",
+        "details": {"statement": 999999},
+    }
+    agent = world["agent"]
+    from django.contrib.auth.models import Permission
+
+    agent.user_permissions.add(Permission.objects.get(codename="change_rebatestatement"))
+    agency = bearer_client(agent)
+    for number in (st.pk, 999999):
+        answer = post(body, client=agency, to=f"/api/v1/rebate-statements/{number}/payments")
+        assert answer.status_code == 404
+        assert answer.json()["error"]["code"] == "rebate_statement_not_found"
+        assert answer.json()["error"]["details"] == {"statement": number}
+    cashier = bearer_client(world["cashier"])
+    assert post(body, client=cashier).status_code == 403
+    assert cashier.get("/api/v1/guides/D-5301-000123/rebate-statements").status_code == 403
+    assert RebatePayment.objects.count() == 2 and ledger_problems() == []
 
 
 def test_guide_registration_refuses_bad_and_duplicate_licences(world):

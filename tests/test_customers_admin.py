@@ -23,10 +23,17 @@ from admit.customers.models import (
     Member,
     Pass,
     PointsEntry,
+    RebatePayment,
     RebateStatement,
     Statement,
 )
-from admit.customers.services import points_redeem, rebate_statement_issue, statement_issue
+from admit.customers.selectors import ledger_problems
+from admit.customers.services import (
+    points_redeem,
+    rebate_statement_issue,
+    rebate_statement_pay,
+    statement_issue,
+)
 from admit.demo.data import cashier_on_shift, demo_sample_pass
 from admit.sales.models import Order, Payment
 from admit.tickets.models import TicketMedium
@@ -49,10 +56,10 @@ def sunshine() -> Account:
     return Account.objects.get(code="sunshine")
 
 
-def agency_charge(adults: int = 2) -> Order:
+def agency_charge(adults: int = 2, **extra: object) -> Order:
     """The demo agency books adults and charges them to its credit (挂账), today."""
     api = bearer_client(User.objects.get(username="agent"))
-    order = place(api, [line(api, "adult", adults)], channel="agency")
+    order = place(api, [line(api, "adult", adults)], channel="agency", **extra)
     response = api.post(
         f"/api/v1/orders/{order['code']}/payments",
         {"method": "account"},
@@ -87,7 +94,11 @@ def test_every_customers_page_renders_for_the_supervisor(world, lang):
         account=sunshine(), period_start=DAY, period_end=DAY, actor=supervisor
     )
     guide = Guide.objects.get(licence_number="D-5301-000123")
-    rebate_statement_issue(guide=guide, period_start=DAY, period_end=DAY, actor=supervisor)
+    rebate = rebate_statement_issue(guide=guide, period_start=DAY, period_end=DAY, actor=supervisor)
+    RebateStatement.objects.filter(pk=rebate.pk).update(rebate=Decimal("24.00"), status="open")
+    rebate_statement_pay(
+        statement=rebate, amount=Decimal("4.00"), method="cash", reference="R-1", actor=supervisor
+    )
     points_redeem(member=world["pass"].member, points=1, reason="a cap", actor=supervisor)
     client = staff("supervisor", lang)
     models = [
@@ -103,6 +114,7 @@ def test_every_customers_page_renders_for_the_supervisor(world, lang):
         "guiderule",
         "guidecredit",
         "rebatestatement",
+        "rebatepayment",
     ]
     for name in models:
         model = apps.get_model("customers", name)
@@ -527,3 +539,75 @@ def test_guides_are_registered_and_rebate_statements_issued(world):
         f"{ADMIN}/guide/", {**issue, "period_start": "2026-11-01", "period_end": "2026-11-01"}
     )
     assert RebateStatement.objects.count() == 2
+
+
+@pytest.fixture
+def guided(demo, clock):
+    """The demo guide brought twelve adults of the agency today (two yuan of rebate each);
+    the next day the statement of the day is issued."""
+    agency_charge(12, guide="D-5301-000123")
+    clock.shift(dt.timedelta(days=1))
+    guide = Guide.objects.get(licence_number="D-5301-000123")
+    return rebate_statement_issue(guide=guide, period_start=DAY, period_end=DAY, actor=None)
+
+
+def test_finance_pays_out_a_rebate_once_per_page_and_never_beyond_it(guided):
+    st = guided
+    assert st.rebate == Decimal("24.00")
+    finance = staff("finance")
+    url = f"{ADMIN}/rebatestatement/"
+    # The action's page offers what is outstanding and carries the payment's key.
+    page = finance.post(url, act("rebatestatement", "record_rebate_payment", [st.pk]))
+    html = page.content.decode()
+    assert 'value="24.00"' in html and 'name="key"' in html
+    key = page.context["form"]["key"].value()
+    form = {"method": "transfer", "reference": "BANK-5", "key": key}
+    pay = act("rebatestatement", "record_rebate_payment", [st.pk], apply="1", **form)
+    html = finance.post(url, {**pay, "amount": "24.01"}).content.decode()
+    assert "The payment is more than the rebate statement still has to pay out." in html
+    html = finance.post(url, {**pay, "amount": "-3"}).content.decode()
+    assert "Ensure this value is greater than or equal to 0.01." in html
+    assert not RebatePayment.objects.exists()
+    # Submitted twice (a double click, the back button): paid once.
+    for _ in range(2):
+        assert finance.post(url, {**pay, "amount": "20.00"}).status_code == 302
+    (payment,) = RebatePayment.objects.all()
+    assert (payment.amount, payment.method, payment.actor_label) == (20, "transfer", "finance")
+    st.refresh_from_db()
+    assert (st.paid, st.status) == (Decimal("20.00"), "open")
+    assert AuditEntry.objects.filter(verb="rebate_statement_paid").count() == 1
+    # A void needs nothing paid; the rest is paid on a new page, and the statement is paid.
+    void = act("rebatestatement", "void_rebate_statements", [st.pk], apply="1", reason="wrong")
+    html = finance.post(url, void).content.decode()
+    assert "it cannot be voided" in html
+    rest = {**pay, "amount": "4.00", "key": "another-page"}
+    assert finance.post(url, rest).status_code == 302
+    st.refresh_from_db()
+    assert (st.paid, st.status) == (st.rebate, "paid") and st.paid_at is not None
+    page = finance.get(f"{url}{st.pk}/change/").content.decode()
+    assert "BANK-5" in page and "bank transfer" in page
+    assert ledger_problems() == []
+
+
+def test_a_voided_rebate_statement_is_paid_nothing_and_marketing_may_not_pay(guided):
+    st = guided
+    url = f"{ADMIN}/rebatestatement/"
+    pay = act(
+        "rebatestatement",
+        "record_rebate_payment",
+        [st.pk],
+        apply="1",
+        amount="1.00",
+        method="cash",
+        key="k",
+    )
+    assert staff("marketing").post(url, pay).status_code == 403
+    assert not RebatePayment.objects.exists()
+    finance = staff("finance", "zh-hans")
+    void = act("rebatestatement", "void_rebate_statements", [st.pk], apply="1", reason="开错了")
+    assert finance.post(url, void).status_code == 302
+    st.refresh_from_db()
+    assert st.status == "void"
+    html = finance.post(url, pay).content.decode()
+    assert "该返利结算单已作废，不能再支付。" in html
+    assert not RebatePayment.objects.exists()

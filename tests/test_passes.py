@@ -265,4 +265,54 @@ def test_passes_api(cashier, member, demo):
     # Cashiers may not freeze (supervisors do).
     assert api.post(f"/api/v1/passes/{number}/freeze", {}, "application/json").status_code == 403
     missing = api.get("/api/v1/passes/P000000000")
-    assert missing.status_code in (403, 404)
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "error": {
+            "code": "pass_not_found",
+            "message": "No such pass.",
+            "details": {"pass": "P000000000"},
+        }
+    }
+
+
+def test_an_agency_user_is_told_a_pass_is_missing_whether_it_exists_or_not(cashier, member):
+    """Passes belong to the venue's members: an agency's own user, even one given the rights,
+    learns nothing of them; an existing pass answers exactly as one that does not exist, and
+    selling to a member answers as for an unknown member."""
+    from django.contrib.auth.models import Permission
+
+    from admit.accounts.models import User
+    from tests.conftest import bearer_client
+
+    sold = pass_sell(member=member, product=annual(), actor=cashier)
+    agent = User.objects.get(username="agent")
+    agent.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_pass", "add_pass", "change_pass", "freeze_pass"]
+        )
+    )
+    api = bearer_client(agent)
+    for number in (sold.number, "P000000000"):
+        for method, url in [
+            ("get", f"/api/v1/passes/{number}"),
+            ("post", f"/api/v1/passes/{number}/renewals"),
+            ("post", f"/api/v1/passes/{number}/freeze"),
+            ("post", f"/api/v1/passes/{number}/unfreeze"),
+        ]:
+            answer = getattr(api, method)(url, {}, content_type="application/json")
+            assert answer.status_code == 404, (url, answer.content)
+            assert answer.json()["error"] == {
+                "code": "pass_not_found",
+                "message": "No such pass.",
+                "details": {"pass": number},
+            }
+    for number in (member.number, "M000000000"):
+        answer = api.post(
+            "/api/v1/passes",
+            {"member": number, "product": annual().pk},
+            content_type="application/json",
+        )
+        assert answer.status_code == 404, answer.content
+        assert answer.json()["error"]["code"] == "member_not_found"
+        assert answer.json()["error"]["details"] == {"member": number}
+    assert Pass.objects.count() == 1 and Order.objects.count() == 1

@@ -124,6 +124,8 @@ ROLES: dict[str, Role] = {
                 "customers.view_guidecredit",
                 "customers.view_rebatestatement",
                 "customers.add_rebatestatement",
+                "customers.change_rebatestatement",
+                "customers.view_rebatepayment",
                 "customers.view_member",
                 "customers.view_pointsentry",
                 "partners.view_partnerbooking",

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -20,15 +18,17 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from admit.core.admin import AuditedAdminMixin, AuditedModelAdmin, ReadOnlyAdmin
-from admit.core.errors import DomainError
 
 from .admin_common import (
+    MoneyForm,
+    ObjectActionsMixin,
     PeriodForm,
     action_page,
-    amount_field,
+    all_or_nothing,
     bound,
     local_time,
     money,
+    money_column,
     one_selected,
 )
 from .models import Account, AccountMember, Book, Contract, ContractProduct, LedgerEntry, Statement
@@ -42,16 +42,6 @@ from .services import (
 )
 
 LEDGER_ROWS = 20
-
-
-class MoneyForm(forms.Form):
-    amount = amount_field()
-    reference = forms.CharField(
-        label=_("reference"),
-        max_length=100,
-        required=False,
-        help_text=_("The bank transfer's or receipt's number."),
-    )
 
 
 def _ledger_table(entries: list[LedgerEntry], *, with_account: bool = False) -> str:
@@ -98,32 +88,6 @@ def _ledger_table(entries: list[LedgerEntry], *, with_account: bool = False) -> 
     )
     header = format_html_join("", "<th>{}</th>", ((h,) for h in head))
     return format_html('<table class="customers-ledger"><tr>{}</tr>{}</table>', header, rows)
-
-
-class ObjectActionsMixin:
-    """Buttons on an object's page for the actions named in ``object_actions`` that the user
-    may run (each posts the action for this one object to the list, as the list would)."""
-
-    object_actions: tuple[str, ...] = ()
-    change_form_template: Any = "admin/customers/change_form.html"
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> Any:
-        allowed = self.get_actions(request)  # type: ignore[attr-defined]
-        opts = self.model._meta  # type: ignore[attr-defined]
-        extra = {
-            **(extra_context or {}),
-            "object_actions": [
-                (name, allowed[name][2]) for name in self.object_actions if name in allowed
-            ],
-            "object_actions_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
-        }
-        return super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]
 
 
 # --- Accounts -----------------------------------------------------------------------------------
@@ -204,21 +168,12 @@ class AccountAdmin(ObjectActionsMixin, AuditedModelAdmin):
     def has_issue_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("customers.add_statement")
 
-    @admin.display(description=_("credit limit"), ordering="credit_limit")
-    def credit_limit_display(self, obj: Account) -> str:
-        return money(obj.credit_limit)
-
-    @admin.display(description=_("owed on credit"), ordering="credit_used")
-    def credit_used_display(self, obj: Account) -> str:
-        return money(obj.credit_used)
-
-    @admin.display(description=_("credit available"))
-    def credit_available_display(self, obj: Account) -> str:
-        return money(obj.credit_available)
-
-    @admin.display(description=_("prepaid balance"), ordering="prepaid_balance")
-    def prepaid_display(self, obj: Account) -> str:
-        return money(obj.prepaid_balance)
+    credit_limit_display = money_column("credit_limit", _("credit limit"))
+    credit_used_display = money_column("credit_used", _("owed on credit"))
+    credit_available_display = money_column(
+        "credit_available", _("credit available"), sortable=False
+    )
+    prepaid_display = money_column("prepaid_balance", _("prepaid balance"))
 
     @admin.display(description=_("latest ledger entries"))
     def ledger_display(self, obj: Account) -> str:
@@ -275,20 +230,15 @@ class AccountAdmin(ObjectActionsMixin, AuditedModelAdmin):
         accounts = list(queryset[:100])
 
         def issue_all(data: dict[str, Any]) -> str:
-            made = []
-            with transaction.atomic():  # all or nothing
-                for a in accounts:
-                    try:
-                        made.append(
-                            statement_issue(
-                                account=a,
-                                period_start=data["period_start"],
-                                period_end=data["period_end"],
-                                actor=request.user,
-                            )
-                        )
-                    except DomainError as exc:
-                        raise DomainError(f"{a}: {exc.message}", code=exc.code) from exc
+            made = all_or_nothing(
+                accounts,
+                lambda a: statement_issue(
+                    account=a,
+                    period_start=data["period_start"],
+                    period_end=data["period_end"],
+                    actor=request.user,
+                ),
+            )
             return ngettext(
                 "%(n)d statement issued: %(numbers)s.",
                 "%(n)d statements issued: %(numbers)s.",
@@ -368,20 +318,15 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     list_per_page = 100
     ordering = ("-at", "-id")
 
-    @admin.display(description=_("amount"), ordering="amount")
-    def amount_display(self, obj: LedgerEntry) -> str:
-        return money(obj.amount)
-
-    @admin.display(description=_("balance after"))
-    def balance_display(self, obj: LedgerEntry) -> str:
-        return money(obj.balance_after)
+    amount_display = money_column("amount", _("amount"))
+    balance_display = money_column("balance_after", _("balance after"), sortable=False)
 
 
 # --- Statements ---------------------------------------------------------------------------------
 
 
 @admin.register(Statement)
-class StatementAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     """Statements are issued from the accounts' list and never edited; money received against
     them is recorded with the action."""
 
@@ -424,37 +369,14 @@ class StatementAdmin(ObjectActionsMixin, admin.ModelAdmin):
     actions = ["record_payment"]
     object_actions = ("record_payment",)
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def has_pay_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("customers.change_statement")
 
-    @admin.display(description=_("charged"))
-    def charged_display(self, obj: Statement) -> str:
-        return money(obj.charged)
-
-    @admin.display(description=_("refunded"))
-    def refunded_display(self, obj: Statement) -> str:
-        return money(obj.refunded)
-
-    @admin.display(description=_("amount due"))
-    def due_display(self, obj: Statement) -> str:
-        return money(obj.due)
-
-    @admin.display(description=_("paid"))
-    def paid_display(self, obj: Statement) -> str:
-        return money(obj.paid)
-
-    @admin.display(description=_("outstanding"))
-    def outstanding_display(self, obj: Statement) -> str:
-        return money(obj.outstanding)
+    charged_display = money_column("charged", _("charged"))
+    refunded_display = money_column("refunded", _("refunded"))
+    due_display = money_column("due", _("amount due"))
+    paid_display = money_column("paid", _("paid"))
+    outstanding_display = money_column("outstanding", _("outstanding"), sortable=False)
 
     @admin.display(description=_("print"))
     def print_link(self, obj: Statement) -> str:

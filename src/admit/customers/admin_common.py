@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -41,6 +42,16 @@ def amount_field(label: Any = None) -> forms.DecimalField:
     )
 
 
+class MoneyForm(forms.Form):
+    amount = amount_field()
+    reference = forms.CharField(
+        label=_("reference"),
+        max_length=100,
+        required=False,
+        help_text=_("The bank transfer's or receipt's number."),
+    )
+
+
 class PeriodForm(forms.Form):
     period_start = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
     period_end = forms.DateField(label=_("until"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -60,6 +71,45 @@ def local_time(at: dt.datetime) -> str:
 
 def money(amount: Decimal | None) -> str:
     return "—" if amount is None else money_str(amount)
+
+
+def money_column(
+    field: str, description: Any, *, sortable: bool = True
+) -> Callable[[Any, Any], str]:
+    """A list or page column showing an amount of money: ``field`` names the model's field or
+    property (``sortable=False`` for a property, which the database cannot sort by)."""
+
+    @admin.display(description=description, ordering=field if sortable else None)
+    def column(model_admin: Any, obj: Any) -> str:
+        return money(getattr(obj, field))
+
+    return column
+
+
+class ObjectActionsMixin:
+    """Buttons on an object's page for the actions named in ``object_actions`` that the user
+    may run (each posts the action for this one object to the list, as the list would)."""
+
+    object_actions: tuple[str, ...] = ()
+    change_form_template: Any = "admin/customers/change_form.html"
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        allowed = self.get_actions(request)  # type: ignore[attr-defined]
+        opts = self.model._meta  # type: ignore[attr-defined]
+        extra = {
+            **(extra_context or {}),
+            "object_actions": [
+                (name, allowed[name][2]) for name in self.object_actions if name in allowed
+            ],
+            "object_actions_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+        }
+        return super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]
 
 
 def change_link(obj: Any) -> str:
@@ -163,6 +213,19 @@ def each(
         model_admin.message_user(request, done_message(done), level=messages.SUCCESS)
     for line in refused[:10]:
         model_admin.message_user(request, line, level=messages.ERROR)
+
+
+def all_or_nothing(objects: Sequence[Any], service: Callable[[Any], Any]) -> list[Any]:
+    """Apply a service to each object in one transaction: all written, or (on the first
+    refusal, which then names the object it was refused for) nothing."""
+    made = []
+    with transaction.atomic():
+        for obj in objects:
+            try:
+                made.append(service(obj))
+            except DomainError as exc:
+                raise DomainError(f"{obj}: {exc.message}", code=exc.code) from exc
+    return made
 
 
 class ServiceModelForm(forms.ModelForm):

@@ -20,8 +20,8 @@ from admit.catalog.models import Product
 from admit.core.admin import AuditedModelAdmin, ReadOnlyAdmin
 from admit.core.errors import DomainError
 
-from .admin_accounts import ObjectActionsMixin
 from .admin_common import (
+    ObjectActionsMixin,
     ServiceFormAdminMixin,
     ServiceModelForm,
     action_page,

@@ -17,7 +17,16 @@ from admit.core.idempotency import fingerprint, run_idempotent
 from admit.core.money import CURRENCY, money_str
 
 from . import errors, services
-from .models import Account, Guide, LedgerEntry, Member, MemberLevel, Statement
+from .models import (
+    Account,
+    Guide,
+    LedgerEntry,
+    Member,
+    MemberLevel,
+    RebatePayment,
+    RebateStatement,
+    Statement,
+)
 from .origin import origin_of
 from .selectors import account_id_of
 
@@ -27,6 +36,10 @@ router = Router(tags=["customers"])
 class AmountIn(Schema):
     amount: Decimal = Field(max_digits=12, decimal_places=2)
     reference: str = Field("", max_length=100)
+
+
+class RebatePaymentIn(AmountIn):
+    method: str = Field(max_length=16, examples=["transfer", "cash", "wechat", "alipay"])
 
 
 class PeriodIn(Schema):
@@ -201,9 +214,9 @@ def statement_issue(request: HttpRequest, code: str, payload: PeriodIn) -> Any:
 )
 def statement_payment(request: HttpRequest, number: str, payload: AmountIn) -> Any:
     user = require(request, "customers.change_statement")
-    if account_id_of(user) is not None:
-        raise errors.AccountNotFound()
-    statement = Statement.objects.select_related("account").filter(number=number[:40]).first()
+    statement = None
+    if account_id_of(user) is None:  # an account's own users record no payments
+        statement = Statement.objects.select_related("account").filter(number=number[:40]).first()
     if statement is None:
         raise errors.StatementNotFound(details={"statement": number[:40]})
 
@@ -245,10 +258,11 @@ def member_out(m: Member) -> dict[str, Any]:
 
 
 def _member(request: HttpRequest, number: str, *perms: str) -> tuple[Any, Member]:
+    """The member named by ``number``; to an account's own user, as if there were none."""
     user = require(request, *perms)
-    if account_id_of(user) is not None:
-        raise errors.MemberNotFound()
-    member = Member.objects.select_related("level").filter(number=number[:20]).first()
+    member = None
+    if account_id_of(user) is None:
+        member = Member.objects.select_related("level").filter(number=number[:20]).first()
     if member is None:
         raise errors.MemberNotFound(details={"member": number[:20]})
     return user, member
@@ -342,14 +356,92 @@ def guide_register(request: HttpRequest, payload: GuideIn) -> Any:
     )
 
 
-@router.get("/guides/{licence}", response=dict, summary="A guide or driver with their points")
-def guide_get(request: HttpRequest, licence: str) -> Any:
-    user = require(request, "customers.view_guide")
-    guide = Guide.objects.select_related("account").filter(licence_number=licence.upper()).first()
+def _guide(request: HttpRequest, licence: str, perm: str) -> Guide:
+    """The guide with ``licence``; an agency's own users reach only the agency's guides."""
+    user = require(request, perm)
+    guide = (
+        Guide.objects.select_related("account").filter(licence_number=licence[:40].upper()).first()
+    )
     own = account_id_of(user)
     if guide is None or (own is not None and guide.account_id != own):
         raise errors.GuideNotFound(details={"licence": licence[:40]})
-    return guide_out(guide)
+    return guide
+
+
+@router.get("/guides/{licence}", response=dict, summary="A guide or driver with their points")
+def guide_get(request: HttpRequest, licence: str) -> Any:
+    return guide_out(_guide(request, licence, "customers.view_guide"))
+
+
+def rebate_statement_out(s: RebateStatement) -> dict[str, Any]:
+    return {
+        "id": s.pk,
+        "guide": s.guide.licence_number,
+        "period_start": s.period_start.isoformat(),
+        "period_end": s.period_end.isoformat(),
+        "orders": s.orders,
+        "visitors": s.visitors,
+        "rebate": money_str(s.rebate),
+        "paid": money_str(s.paid),
+        "outstanding": money_str(s.outstanding),
+        "status": s.status,
+        "paid_at": s.paid_at.isoformat() if s.paid_at else None,
+        "currency": CURRENCY,
+    }
+
+
+def rebate_payment_out(p: RebatePayment) -> dict[str, Any]:
+    return {
+        "id": p.pk,
+        "amount": money_str(p.amount),
+        "method": p.method,
+        "reference": p.reference,
+        "at": p.at.isoformat(),
+        "currency": CURRENCY,
+    }
+
+
+@router.get(
+    "/guides/{licence}/rebate-statements",
+    response=list[dict],
+    summary="A guide's or driver's rebate statements, latest first",
+)
+def rebate_statements_list(request: HttpRequest, licence: str) -> Any:
+    guide = _guide(request, licence, "customers.view_rebatestatement")
+    return [rebate_statement_out(s) for s in guide.statements.select_related("guide")]
+
+
+@router.post(
+    "/rebate-statements/{statement_id}/payments",
+    response={201: dict},
+    summary="Pay out a rebate statement, wholly or in part",
+)
+def rebate_statement_payment(
+    request: HttpRequest, statement_id: int, payload: RebatePaymentIn
+) -> Any:
+    user = require(request, "customers.change_rebatestatement")
+    statement = None
+    if account_id_of(user) is None and 0 < statement_id < 2**63:  # agencies pay out nothing
+        statement = RebateStatement.objects.select_related("guide").filter(pk=statement_id).first()
+    if statement is None:
+        raise errors.RebateStatementNotFound(details={"statement": statement_id})
+    key = request.headers.get("Idempotency-Key") or ""
+
+    def paid() -> dict[str, Any]:
+        payment = services.rebate_statement_pay(
+            statement=statement,
+            amount=payload.amount,
+            method=payload.method,
+            reference=payload.reference,
+            key=key,
+            actor=user,
+        )
+        return {
+            "payment": rebate_payment_out(payment),
+            "statement": rebate_statement_out(statement),
+        }
+
+    return once(request, user, f"rebate payment {statement.pk}", payload, paid)
 
 
 @router.get("/origin", response=dict, summary="Where a visitor comes from (ID number or phone)")

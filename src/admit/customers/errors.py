@@ -105,3 +105,23 @@ class GuideEntryNotOffered(Conflict):
 class GuideGroupTooSmall(ValidationFailed):
     code = "guide_group_too_small"
     default_message = _("The group is too small for the guide's own entry.")
+
+
+class RebateStatementNotFound(NotFound):
+    code = "rebate_statement_not_found"
+    default_message = _("No such rebate statement.")
+
+
+class RebateOverpaid(ValidationFailed):
+    code = "rebate_overpaid"
+    default_message = _("The payment is more than the rebate statement still has to pay out.")
+
+
+class RebateStatementVoid(Conflict):
+    code = "rebate_statement_void"
+    default_message = _("This rebate statement is void; nothing can be paid against it.")
+
+
+class RebateStatementHasPayments(Conflict):
+    code = "rebate_statement_has_payments"
+    default_message = _("Money has been paid against this rebate statement; it cannot be voided.")

@@ -498,7 +498,14 @@ class GuideCredit(AppendOnlyModel):
 
 
 class RebateStatement(models.Model):
-    """A guide's rebate statement (返利结算单) for a period, fixed when issued."""
+    """A guide's rebate statement (返利结算单) for a period, fixed when issued. The venue pays it
+    out, at once or in parts (``RebatePayment`` rows, append-only; ``paid`` is their running
+    sum), until it is paid; a statement issued in error is voided before anything is paid."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", pgettext_lazy("statement", "open")
+        PAID = "paid", pgettext_lazy("statement", "paid")
+        VOID = "void", pgettext_lazy("statement", "void")
 
     guide = models.ForeignKey(
         Guide, verbose_name=_("guide"), on_delete=models.PROTECT, related_name="statements"
@@ -508,7 +515,11 @@ class RebateStatement(models.Model):
     orders = models.PositiveIntegerField(_("orders"))
     visitors = models.IntegerField(_("visitors"))
     rebate = money_field(_("rebate"))
-    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    paid = money_field(_("paid"), default=ZERO, editable=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.OPEN
+    )
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
 
     class Meta:
@@ -518,5 +529,55 @@ class RebateStatement(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["guide", "period_start"], name="rebatestatement_period_unique"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(paid=0) | (Q(paid__gt=0) & Q(paid__lte=F("rebate"))),
+                name="rebatestatement_not_overpaid",
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.guide} {self.period_start:%Y-%m-%d}–{self.period_end:%Y-%m-%d}"
+
+    @property
+    def outstanding(self) -> Decimal:
+        """What is still to pay out (nothing once paid or voided)."""
+        if self.status != self.Status.OPEN:
+            return ZERO
+        return max(self.rebate - self.paid, ZERO)
+
+
+class RebatePayment(AppendOnlyModel):
+    """Money paid out to a guide against a rebate statement (append-only). ``key`` makes a
+    repeat of the same payment (a double submit, a retried request) find the first one."""
+
+    class Method(models.TextChoices):
+        CASH = "cash", _("cash")
+        TRANSFER = "transfer", _("bank transfer")
+        WECHAT = "wechat", _("WeChat transfer")
+        ALIPAY = "alipay", _("Alipay transfer")
+
+    statement = models.ForeignKey(
+        RebateStatement,
+        verbose_name=_("rebate statement"),
+        on_delete=models.PROTECT,
+        related_name="payments",
+    )
+    amount = money_field(_("amount"))
+    method = models.CharField(_("method"), max_length=16, choices=Method.choices)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    key = models.CharField(_("idempotency key"), max_length=200, null=True, blank=True)
+    actor_label = models.CharField(_("by"), max_length=150, blank=True)
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("rebate payment")
+        verbose_name_plural = _("rebate payments")
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["statement", "key"], name="rebatepayment_key_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="rebatepayment_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.statement_id} {self.method} {self.amount}"

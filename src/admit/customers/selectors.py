@@ -21,6 +21,8 @@ from .models import (
     LedgerEntry,
     Member,
     PointsEntry,
+    RebatePayment,
+    RebateStatement,
     Statement,
 )
 
@@ -94,7 +96,8 @@ def member_of(*, phone: str = "", number: str = "") -> Member | None:
 
 
 def ledger_problems() -> list[str]:
-    """Accounts, members and statements whose running figures differ from their ledgers."""
+    """Accounts, members and statements (settlement and rebate) whose running figures differ
+    from their ledgers."""
     problems: list[str] = []
     sums = {
         (row["account"], row["book"]): row["s"]
@@ -123,4 +126,12 @@ def ledger_problems() -> list[str]:
             problems.append(f"statement {s.number}: paid {s.paid}, ledger {-(paid.get(s.pk) or 0)}")
         if s.charged - s.refunded != s.due:
             problems.append(f"statement {s.number}: charged − refunded ≠ due")
+    paid_out = dict(RebatePayment.objects.values_list("statement").annotate(s=Sum("amount")))
+    for r in RebateStatement.objects.all():
+        if (paid_out.get(r.pk) or ZERO) != r.paid:
+            problems.append(
+                f"rebate statement {r.pk}: paid {r.paid}, payments {paid_out.get(r.pk)}"
+            )
+        if r.paid > max(r.rebate, ZERO) or (r.status == r.Status.PAID) != (r.paid_at is not None):
+            problems.append(f"rebate statement {r.pk}: paid {r.paid} of {r.rebate}, {r.status}")
     return problems

@@ -18,6 +18,7 @@ from django.utils import timezone
 from admit.core import hooks, prc_id
 from admit.core.codes import random_code
 from admit.core.errors import ValidationFailed
+from admit.core.idempotency import IdempotencyKeyReused
 from admit.core.services import actor_label, audit_record, model_save
 
 from . import errors
@@ -34,6 +35,7 @@ from .models import (
     Member,
     MemberLevel,
     PointsEntry,
+    RebatePayment,
     RebateStatement,
     Statement,
 )
@@ -560,6 +562,9 @@ def rebate_statement_issue(
         visitors=sums["v"] or 0,
         rebate=sums["r"] or ZERO,
     )
+    if statement.rebate <= 0:  # nothing to pay out
+        statement.status, statement.paid_at = RebateStatement.Status.PAID, statement.issued_at
+        statement.save(update_fields=["status", "paid_at"])
     audit_record(
         actor=actor,
         action="create",
@@ -567,4 +572,95 @@ def rebate_statement_issue(
         verb="rebate_statement_issued",
         after={"visitors": statement.visitors, "rebate": str(statement.rebate)},
     )
+    return statement
+
+
+@transaction.atomic
+def rebate_statement_pay(
+    *,
+    statement: RebateStatement,
+    amount: Decimal,
+    method: str,
+    reference: str = "",
+    key: str = "",
+    actor: Any,
+) -> RebatePayment:
+    """Pay out a guide's rebate statement (返利支付), at once or in parts: never more than it
+    still has to pay out, nothing against a void one; paid in full, it is paid.
+
+    ``key`` makes the payment idempotent: the same key again (a double submit, a retried
+    request) returns the first payment and pays nothing more; with another amount, method or
+    reference it is refused (``idempotency_key_reused``)."""
+    amount = _positive(amount)
+    if method not in RebatePayment.Method.values:
+        raise ValidationFailed(code="invalid_method", details={"method": str(method)[:16]})
+    reference = (reference or "").strip()[:100]
+    key = (key or "").strip()
+    if len(key) > 200:
+        raise ValidationFailed(code="invalid_idempotency_key", details={"max": 200})
+    # Payments of one statement queue on its row: each check below sees what the last wrote.
+    locked = RebateStatement.objects.select_for_update().get(pk=statement.pk)
+    if key:
+        earlier = RebatePayment.objects.filter(statement=locked, key=key).first()
+        if earlier is not None:
+            if (earlier.amount, earlier.method, earlier.reference) != (amount, method, reference):
+                raise IdempotencyKeyReused(details={"key": key})
+            statement.refresh_from_db()
+            return earlier
+    if locked.status == RebateStatement.Status.VOID:
+        raise errors.RebateStatementVoid(details={"statement": locked.pk})
+    if amount > locked.outstanding:
+        raise errors.RebateOverpaid(
+            details={"amount": str(amount), "outstanding": str(locked.outstanding)}
+        )
+    paid = locked.paid + amount
+    settled = paid == locked.rebate
+    RebateStatement.objects.filter(pk=locked.pk).update(
+        paid=paid,
+        status=RebateStatement.Status.PAID if settled else RebateStatement.Status.OPEN,
+        paid_at=timezone.now() if settled else None,
+    )
+    payment = RebatePayment.objects.create(
+        statement=locked,
+        amount=amount,
+        method=method,
+        reference=reference,
+        key=key or None,
+        actor_label=actor_label(actor)[:150],
+    )
+    audit_record(
+        actor=actor,
+        action="action",
+        obj=locked,
+        verb="rebate_statement_paid",
+        after={"amount": str(amount), "method": method, "paid": str(paid), "ref": reference},
+    )
+    statement.refresh_from_db()
+    return payment
+
+
+@transaction.atomic
+def rebate_statement_void(
+    *, statement: RebateStatement, reason: str, actor: Any
+) -> RebateStatement:
+    """Void a rebate statement issued in error, before anything is paid against it. Its period
+    stays covered: no other statement is issued for it. Voiding a void one changes nothing."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(code="reason_required", details={"reason": ""})
+    locked = RebateStatement.objects.select_for_update().get(pk=statement.pk)
+    if locked.status != RebateStatement.Status.VOID:
+        if locked.paid > 0:
+            raise errors.RebateStatementHasPayments(details={"paid": str(locked.paid)})
+        before = locked.status
+        RebateStatement.objects.filter(pk=locked.pk).update(status=RebateStatement.Status.VOID)
+        audit_record(
+            actor=actor,
+            action="action",
+            obj=locked,
+            verb="rebate_statement_voided",
+            before={"status": before},
+            after={"status": RebateStatement.Status.VOID, "reason": reason[:200]},
+        )
+    statement.refresh_from_db()
     return statement

@@ -74,21 +74,35 @@ def pass_out(p: Pass) -> dict[str, Any]:
 
 
 def _pass(request: HttpRequest, number: str, *perms: str) -> tuple[Any, Pass]:
+    """The pass named by ``number``. Passes belong to the venue's members: to an agency's own
+    user every pass is "not found", exactly as one that does not exist."""
     user = require(request, *perms)
-    found = (
-        Pass.objects.select_related("member", "product__site").filter(number=number[:20]).first()
-    )
-    if found is None or account_id_of(user) is not None:
+    found = None
+    if account_id_of(user) is None:
+        found = (
+            Pass.objects.select_related("member", "product__site")
+            .filter(number=number[:20])
+            .first()
+        )
+    if found is None:
         raise passes.PassNotFound(details={"pass": number[:20]})
     return user, found
+
+
+def _member(user: Any, number: str) -> Member:
+    """An active member to sell to; to an agency's own user every member is "not found"."""
+    found = None
+    if account_id_of(user) is None:
+        found = Member.objects.filter(number=number, is_active=True).first()
+    if found is None:
+        raise MemberNotFound(details={"member": number})
+    return found
 
 
 @router.post("/passes", response={201: dict}, summary="Sell a pass to a member")
 def pass_sell(request: HttpRequest, payload: PassIn) -> Any:
     user = require(request, "sales.add_order", "customers.add_pass")
-    member = Member.objects.filter(number=payload.member, is_active=True).first()
-    if member is None:
-        raise MemberNotFound(details={"member": payload.member})
+    member = _member(user, payload.member)
     product = Product.objects.select_related("site").filter(pk=payload.product).first()
     if product is None:
         raise errors.UnknownProduct(details={"product": payload.product})

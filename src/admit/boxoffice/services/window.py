@@ -33,8 +33,7 @@ from admit.sales.services import (
     order_place,
     order_refund,
 )
-from admit.sales.services.common import ZERO, due
-from admit.sales.services.passes import passes_register
+from admit.sales.services.common import ZERO, due, passes_register
 from admit.tickets.models import Ticket
 
 from ..errors import NotYourShift, ProductNotAllowed, VoidNotAllowed
@@ -231,10 +230,7 @@ def window_sell(
             _pay(order, checked, actor, now)
         elif tenders:
             raise PaymentTooMuch(details={"due": "0.00"})
-        if member is not None:
-            order.refresh_from_db(fields=["status"])
-            if order.status == Order.Status.PAID:
-                passes_register(order=order, member=member)  # a pass sold to a member
+        passes_register(order=order)  # paid now: a pass sold to a member is theirs
     order.refresh_from_db()
     return order
 
@@ -274,6 +270,7 @@ def window_pay(
         if still_due <= 0:
             raise NothingDue(details={"order": locked.code})
         _pay(locked, _check_tenders(tenders, still_due), actor, now)
+        passes_register(order=locked)  # e.g. a member's pass whose QR payment was given up
     order.refresh_from_db()
     return order
 

@@ -7,9 +7,13 @@ from typing import Any
 
 from django.db.models import Sum
 
+from admit.catalog.models import Product
+from admit.core.codes import random_code
 from admit.core.context import current_context
 from admit.core.services import actor_label
 from admit.core.sql import insert
+from admit.customers.models import Pass
+from admit.tickets.models import Ticket
 
 from .. import sql
 from ..models import Order, OrderEvent, Payment, Refund
@@ -77,3 +81,34 @@ def due(order: Order) -> Decimal:
     if order.status != Order.Status.PENDING:
         return ZERO
     return max(order.total - paid_total(order), ZERO)
+
+
+def passes_register(*, order: Order) -> list[Pass]:
+    """Once a member's order is paid, each of its pass tickets that no pass holds yet becomes
+    a pass bound to the member (in the caller's transaction); nothing for an order that is not
+    paid or has no member. Called where such an order is completed: ``pass_sell``, the
+    window's sale and later payment, and an online (QR) payment. Not by ``order_pay`` itself:
+    a renewal is a member's pass order too, and ``pass_renew`` binds its ticket to the pass it
+    renews."""
+    member_id = (
+        Order.objects.filter(pk=order.pk, status=Order.Status.PAID)
+        .values_list("member_id", flat=True)
+        .first()
+    )
+    if member_id is None:
+        return []
+    made = []
+    for ticket in Ticket.objects.filter(
+        order_id=order.pk, product__kind=Product.Kind.PASS, holder_pass__isnull=True
+    ).order_by("id"):
+        assert ticket.valid_from is not None and ticket.valid_until is not None  # a pass period
+        pass_ = Pass.objects.create(
+            number="P" + random_code(9),
+            member_id=member_id,
+            product_id=ticket.product_id,
+            valid_from=ticket.valid_from,
+            valid_until=ticket.valid_until,
+        )
+        Ticket.objects.filter(pk=ticket.pk).update(holder_pass=pass_)
+        made.append(pass_)
+    return made

@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from admit.catalog.models import Product
-from admit.core.codes import random_code
 from admit.core.errors import Conflict, NotFound, ValidationFailed
 from admit.core.services import audit_record
 from admit.customers.models import Member, Pass
@@ -28,6 +27,7 @@ from admit.tickets.services import (
 )
 
 from ..models import Order, PaymentMethod
+from .common import passes_register
 from .orders import LineRequest, VisitorIn, order_place, site_today
 from .payments import order_pay
 
@@ -124,7 +124,7 @@ def pass_sell(
         channel=channel,
         now=now,
     )
-    (pass_,) = passes_register(order=order, member=member)
+    (pass_,) = passes_register(order=order)
     if card_uid:
         pass_media_move(
             pass_id=pass_.pk,
@@ -148,26 +148,6 @@ def pass_sell(
         after={"member": member.number, "order": order.code, "until": str(pass_.valid_until)},
     )
     return pass_
-
-
-def passes_register(*, order: Order, member: Member) -> list[Pass]:
-    """A pass for each pass ticket of a paid order, bound to ``member`` (in the sale's
-    transaction: a pass sold at the window to a member)."""
-    made = []
-    for ticket in Ticket.objects.filter(
-        order=order, product__kind=Product.Kind.PASS, holder_pass__isnull=True
-    ).order_by("id"):
-        assert ticket.valid_from is not None and ticket.valid_until is not None  # a pass period
-        pass_ = Pass.objects.create(
-            number="P" + random_code(9),
-            member=member,
-            product_id=ticket.product_id,
-            valid_from=ticket.valid_from,
-            valid_until=ticket.valid_until,
-        )
-        Ticket.objects.filter(pk=ticket.pk).update(holder_pass=pass_)
-        made.append(pass_)
-    return made
 
 
 def renewal_period(*, valid_until: dt.date, today: dt.date, months: int) -> tuple[dt.date, dt.date]:

@@ -23,7 +23,7 @@ from ..models import Order, Payment, PaymentIntent, PaymentMethod, Refund
 from ..providers import Notification
 from ..providers import provider as get_provider
 from ..selectors import with_details
-from .common import ZERO, due, event, event_row, order_lock
+from .common import ZERO, due, event, event_row, order_lock, passes_register
 from .orders import order_confirm
 
 WINDOW_METHODS = (PaymentMethod.CASH, PaymentMethod.CARD)
@@ -206,6 +206,7 @@ def _apply(*, provider: str, note: Notification, now: dt.datetime | None) -> Pay
             if order.status == Order.Status.PENDING and note.amount <= still_due:
                 if note.amount == still_due:
                     order_confirm(order=order, actor=None, now=now)
+                    passes_register(order=order)  # a pass sold at the window to a member
             else:
                 refund_id = f"{order.code}-{payment.pk}"
                 ref = prov.refund(ref=note.ref, amount=note.amount, refund_id=refund_id)
