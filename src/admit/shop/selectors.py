@@ -15,9 +15,14 @@ from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from admit.catalog.models import Channel, Product, Site
-from admit.catalog.selectors import products_on_sale, site_day
+from admit.catalog.selectors import (
+    PricedProduct,
+    products_on_sale,
+    products_on_sale_days,
+    site_days,
+)
 from admit.inventory.models import Pool
-from admit.inventory.selectors import availability
+from admit.inventory.selectors import SlotAvailability, availability, availability_days
 from admit.inventory.services import pools_ensure
 from admit.sales import errors as sales_errors
 from admit.sales.services.orders import site_today
@@ -137,13 +142,14 @@ def _slots(
     channel: Channel,
     now: dt.datetime,
     local_now: dt.time | None,
-    have: set[tuple[dt.date, int]] | None = None,
 ) -> list[Slot]:
-    """The slots of a product on a day with the places left (ended ones of today left out).
-    ``have``: the (day, zone) pairs known to have their pools already."""
-    zones = product.capacity_zones
-    if product.takes_capacity and not (have and all((day, z.pk) in have for z in zones)):
-        pools_ensure(site=site, day=day, zones=zones)
+    """The slots of a product on a day with the places left (ended ones of today left out)."""
+    if product.takes_capacity:
+        pools_ensure(site=site, day=day, zones=product.capacity_zones)
+    return _open_slots(availability(product=product, day=day, channel=channel, now=now), local_now)
+
+
+def _open_slots(found: list[SlotAvailability], local_now: dt.time | None) -> list[Slot]:
     return [
         Slot(
             s.pool.pk if s.pool is not None and s.start is not None else None,
@@ -151,31 +157,13 @@ def _slots(
             s.end,
             s.remaining,
         )
-        for s in availability(product=product, day=day, channel=channel, now=now)
+        for s in found
         if local_now is None or s.end is None or s.end > local_now
     ]
 
 
-def _day(
-    site: Site,
-    day: dt.date,
-    channel: Channel,
-    now: dt.datetime,
-    local_now: dt.time | None,
-    rush: set[dt.date],
-    loaded: dict[int, Product],
-    have: set[tuple[dt.date, int]],
-) -> Day:
-    """One day of the calendar. The first product of the shop on sale that day (the main
-    admission, by the catalog's order) stands for the day: its price, and the places left over
-    its slots. Only its places are read, so that a month costs a few queries per day."""
-    on_sale = products_on_sale(site=site, day=day, channel=channel)
-    priced = [p for p in on_sale if p.product.kind in SHOP_KINDS]
-    if not priced:
-        info = site_day(site=site, day=day)
-        return Day(day, True, "closed" if info.closed else "not_on_sale", note=info.note)
-    main = priced[0]
-    slots = _slots(site, _with_zones(loaded, main.product), day, channel, now, local_now, have)
+def _day_state(day: dt.date, main: PricedProduct, slots: list[Slot], rush: set[dt.date]) -> Day:
+    """A day of the calendar from its main product's price and slots."""
     if not slots:
         return Day(day, True, "not_on_sale")
     capped = [s.remaining for s in slots if s.remaining is not None]
@@ -189,6 +177,54 @@ def _day(
     return Day(day, True, state, main.price, remaining, day in rush)
 
 
+def _month_days(
+    site: Site, first: dt.date, last: dt.date, channel: Channel, now: dt.datetime
+) -> dict[dt.date, Day]:
+    """The days from ``first`` to ``last`` (all on sale) of the calendar. The first product of
+    the shop on sale that day (the main admission, by the catalog's order) stands for the day:
+    its price, and the places left over its slots. Read in bulk: a constant number of queries
+    whatever the number of days and products, once the days' pools exist (the first look at a
+    month creates them from the capacity templates)."""
+    infos = site_days(site=site, first=first, last=last)
+    on_sale = products_on_sale_days(site=site, days=list(infos.values()), channel=channel)
+    rush = set(
+        RushDay.objects.filter(site=site, date__gte=first, date__lte=last).values_list(
+            "date", flat=True
+        )
+    )
+    out: dict[dt.date, Day] = {}
+    mains: dict[int, tuple[Product, dict[dt.date, PricedProduct]]] = {}
+    for day, info in infos.items():
+        priced = [p for p in on_sale[day] if p.product.kind in SHOP_KINDS]
+        if not priced:
+            out[day] = Day(day, True, "closed" if info.closed else "not_on_sale", note=info.note)
+            continue
+        product = priced[0].product
+        mains.setdefault(product.pk, (product, {}))[1][day] = priced[0]
+    if not mains:
+        return out
+    products = [product for product, _days in mains.values()]
+    prefetch_related_objects(products, "zones", "components__zone")
+    have = set(
+        Pool.objects.filter(site=site, date__gte=first, date__lte=last)
+        .values_list("date", "zone_id")
+        .distinct()
+    )
+    today = site_today(site, now)
+    local_now = timezone.localtime(now, zoneinfo.ZoneInfo(site.time_zone)).time()
+    for product, days in mains.values():
+        zones = product.capacity_zones
+        if product.takes_capacity:
+            for day in days:
+                if not all((day, z.pk) in have for z in zones):
+                    pools_ensure(site=site, day=day, zones=zones)
+        found = availability_days(product=product, days=list(days), channel=channel, now=now)
+        for day, main in days.items():
+            slots = _open_slots(found[day], local_now if day == today else None)
+            out[day] = _day_state(day, main, slots, rush)
+    return out
+
+
 def month_calendar(*, site: Site, month: dt.date, now: dt.datetime | None = None) -> Month:
     """The weeks (Monday first) of ``month``, each day with its state, lowest price and the
     places left of its main product; days outside the shop's sale window have no price."""
@@ -198,17 +234,11 @@ def month_calendar(*, site: Site, month: dt.date, now: dt.datetime | None = None
     channel = shop_channel()
     _, days_in_month = calendar.monthrange(month.year, month.month)
     month_end = month.replace(day=days_in_month)
-    rush = set(
-        RushDay.objects.filter(site=site, date__gte=month, date__lte=month_end).values_list(
-            "date", flat=True
-        )
-    )
-    local_now = timezone.localtime(now, zoneinfo.ZoneInfo(site.time_zone)).time()
-    loaded: dict[int, Product] = {}
-    have = set(
-        Pool.objects.filter(site=site, date__gte=month, date__lte=month_end)
-        .values_list("date", "zone_id")
-        .distinct()
+    on_sale_from, on_sale_until = max(first, month), min(last, month_end)
+    days = (
+        _month_days(site, on_sale_from, on_sale_until, channel, now)
+        if on_sale_from <= on_sale_until
+        else {}
     )
     out = Month(first=month)
     start = month - dt.timedelta(days=month.weekday())
@@ -220,11 +250,7 @@ def month_calendar(*, site: Site, month: dt.date, now: dt.datetime | None = None
         elif day < first or day > last:
             week.append(Day(day, True, "past" if day < first else "not_on_sale"))
         else:
-            week.append(
-                _day(
-                    site, day, channel, now, local_now if day == first else None, rush, loaded, have
-                )
-            )
+            week.append(days[day])
         if len(week) == 7:
             out.weeks.append(week)
             week = []
