@@ -1,6 +1,6 @@
-"""What the shop shows: the products of a day with their slots, and a month of days with a price
-and how many places are left. Prices and places come from the catalog's and inventory's own
-selectors for the online channel."""
+"""What the shop shows: the products of a day with their slots, a month of days with a price
+and how many places are left, and a signed-in member's passes, points and orders. Prices and
+places come from the catalog's and inventory's own selectors for the online channel."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from admit.catalog.models import Channel, Product, Site
@@ -21,11 +21,14 @@ from admit.catalog.selectors import (
     products_on_sale_days,
     site_days,
 )
+from admit.customers.models import Member, Pass, PointsEntry
 from admit.inventory.models import Pool
 from admit.inventory.selectors import SlotAvailability, availability, availability_days
 from admit.inventory.services import pools_ensure
 from admit.sales import errors as sales_errors
+from admit.sales.models import Order, OrderLine
 from admit.sales.services.orders import site_today
+from admit.tickets.models import Ticket, mask
 
 from .models import Notice, RushDay
 from .services import CHANNEL, SHOP_KINDS
@@ -267,4 +270,77 @@ def notices(*, site: Site, today: dt.date) -> list[Notice]:
         Notice.objects.filter(site=site, is_active=True)
         .filter(Q(starts_on__isnull=True) | Q(starts_on__lte=today))
         .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+    )
+
+
+# --- A member's account -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PassCard:
+    """A member's pass as the account page shows it."""
+
+    pass_: Pass
+    state: str  # active, frozen, cancelled, expired
+    card: str  # the card's UID, masked; "" without a card
+    ticket: Ticket | None  # the period whose code opens the gates today (or next); None: none
+    remaining: int | None  # entries left of a pass limited in entries (次卡); None: no limit
+
+
+def _pass_ticket(tickets: list[Ticket], today: dt.date) -> Ticket | None:
+    """The pass's period valid today, else the next one; only a valid period with a code."""
+    live = [
+        t
+        for t in tickets
+        if t.status == Ticket.Status.VALID
+        and t.code
+        and t.valid_until is not None
+        and t.valid_until >= today
+    ]
+    live.sort(key=lambda t: (t.valid_from or today, t.pk))
+    return live[0] if live else None
+
+
+def member_passes(*, member: Member, today: dt.date) -> list[PassCard]:
+    """The member's passes, newest first, with the period that opens the gates. Three
+    queries whatever the number of passes."""
+    out = []
+    for p in (
+        Pass.objects.filter(member=member)
+        .select_related("product")
+        .prefetch_related("tickets")
+        .order_by("-created_at", "-pk")
+    ):
+        tickets = list(p.tickets.all())
+        if p.status != Pass.Status.ACTIVE:
+            state = p.status
+        elif p.valid_until < today:
+            state = "expired"
+        else:
+            state = "active"
+        ticket = _pass_ticket(tickets, today) if state == "active" else None
+        counted = ticket or max(tickets, key=lambda t: (t.valid_until or today, t.pk), default=None)
+        remaining = None
+        if counted is not None and counted.entries_allowed is not None:
+            remaining = max(0, counted.entries_allowed - counted.entries_used)
+        out.append(PassCard(p, state, mask(p.card_uid) if p.card_uid else "", ticket, remaining))
+    return out
+
+
+def member_points(*, member: Member, limit: int = 10) -> list[PointsEntry]:
+    """The member's latest points entries, newest first."""
+    return list(
+        PointsEntry.objects.filter(member=member)
+        .select_related("order")
+        .order_by("-at", "-pk")[:limit]
+    )
+
+
+def member_orders(*, member: Member) -> QuerySet[Order]:
+    """The member's orders, newest first, with what a list of them shows."""
+    return (
+        Order.objects.filter(member=member)
+        .select_related("site", "channel")
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("product")))
+        .order_by("-placed_at", "-pk")
     )
