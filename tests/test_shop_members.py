@@ -201,6 +201,11 @@ def test_a_phone_gets_at_most_ten_codes_a_day(demo: None, clock: Any, send: Any)
     response, code = send(client)
     assert response.status_code == 429 and code is None
     assert error_code(response) == "sign_in_code_limit"
+    # A day later the phone may ask again; the rows of the day before are gone.
+    clock.shift(dt.timedelta(hours=24))
+    response, code = send(client)
+    assert response.status_code == 302 and code
+    assert SignInCode.objects.filter(phone=PHONE).count() == 1
 
 
 def test_one_address_asks_for_at_most_twenty_codes_an_hour(demo: None, clock: Any) -> None:

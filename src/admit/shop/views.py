@@ -505,7 +505,7 @@ def order_tickets(request: HttpRequest, code: str) -> HttpResponse:
     if found is None:
         return _to_lookup(code)
     tickets = [
-        (t, mark_safe(qr_svg(t.code, scale=5)))  # segno's own SVG markup
+        (t, mark_safe(qr_svg(t.code, scale=5, fluid=True)))  # segno's own SVG markup
         for t in found.tickets.select_related("product").order_by("pk")
         if t.status in Ticket.LIVE and t.code
     ]

@@ -140,7 +140,10 @@ def account(request: HttpRequest) -> HttpResponse:
     if member is None:
         return _to_sign_in(request)
     passes = [
-        (card, mark_safe(qr_svg(card.ticket.code, scale=4)) if card.ticket else "")  # segno's SVG
+        (
+            card,
+            mark_safe(qr_svg(card.ticket.code, scale=4, fluid=True)) if card.ticket else "",
+        )  # segno's SVG
         for card in selectors.member_passes(member=member, today=timezone.localdate())
     ]
     orders = Paginator(selectors.member_orders(member=member), ORDERS_PER_PAGE).get_page(
@@ -177,7 +180,7 @@ def account_order(request: HttpRequest, code: str) -> HttpResponse:
     if order.channel.code == CHANNEL:
         return redirect(reverse("shop:order", args=[order.code]))
     tickets = [
-        (t, mark_safe(qr_svg(t.code, scale=5)))  # segno's own SVG markup
+        (t, mark_safe(qr_svg(t.code, scale=5, fluid=True)))  # segno's own SVG markup
         for t in order.tickets.select_related("product").order_by("pk")
         if t.status in Ticket.LIVE and t.code
     ]

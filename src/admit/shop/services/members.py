@@ -7,7 +7,8 @@
   signs in. Only the newest code of a phone counts: asking for a new one ends the one before.
 - A new code for the same phone after ``RESEND_AFTER`` (60 s) at the earliest, at most
   ``CODES_PER_DAY`` per phone within 24 hours and ``CODES_PER_ADDRESS`` per caller's address
-  within an hour (texts cost money, and a phone must not be flooded).
+  within an hour (texts cost money, and a phone must not be flooded). Rows older than 24 hours
+  count for nothing and are deleted as new codes are sent.
 - A phone that is no active member's gets the same answers and limits (a row without member;
   nothing is sent and no code matches), so that the sign-in tells nobody who is a member.
 - Checking a code runs outside any transaction: a wrong try stays counted when the refusal is
@@ -47,6 +48,7 @@ RESEND_AFTER = dt.timedelta(seconds=60)
 CODES_PER_DAY = 10
 CODES_PER_ADDRESS = 20
 HASH_SALT = "admit.shop.sign_in_code"
+KEEP = dt.timedelta(hours=24)
 
 
 class CodeTooSoon(RateLimited):
@@ -103,14 +105,13 @@ def _check_limits(phone: str, now: dt.datetime) -> None:
     if latest is not None and latest.created_at + RESEND_AFTER > now:
         wait = _wait(latest.created_at, RESEND_AFTER, now)
         raise CodeTooSoon(_seconds_message(wait), details={"retry_after": wait})
-    day = dt.timedelta(hours=24)
     recent = list(
-        SignInCode.objects.filter(phone=phone, created_at__gt=now - day)
+        SignInCode.objects.filter(phone=phone, created_at__gt=now - KEEP)
         .order_by("-created_at")
         .values_list("created_at", flat=True)[:CODES_PER_DAY]
     )
     if len(recent) >= CODES_PER_DAY:
-        raise TooManyCodes(details={"retry_after": _wait(recent[-1], day, now)})
+        raise TooManyCodes(details={"retry_after": _wait(recent[-1], KEEP, now)})
     ip = current_context().source_ip
     hour = dt.timedelta(hours=1)
     if ip is not None:
@@ -130,6 +131,8 @@ def member_code_send(*, phone: str, now: dt.datetime | None = None) -> SignInCod
     now = now or timezone.now()
     digits = _phone(phone)
     _check_limits(digits, now)
+    # Rows older than the longest window count for nothing any more.
+    SignInCode.objects.filter(created_at__lt=now - KEEP).delete()
     member = member_of(phone=digits)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     salt = secrets.token_hex(8)
