@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import time_machine
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-from admit.catalog.models import Site
+from admit.catalog import services as catalog_services
+from admit.catalog.models import Channel, Price, Product, Site
 from admit.core.services import model_save
 from admit.sales.models import Order, PaymentIntent, Refund
 from admit.sales.providers import PROVIDERS
@@ -154,6 +157,42 @@ def test_a_sold_out_day_shows_so_in_the_calendar(demo: None, clock: Any) -> None
     Pool.objects.filter(date=MON, zone__code="main").update(capacity=0, reserved=0)
     page = html(shopper().get("/shop/yunling/", {"month": "2027-01"}))
     assert 'data-date="2027-01-11" data-state="sold_out"' in page
+
+
+def calendar_queries(client: Client, month: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/shop/yunling/", {"month": month})
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_calendar_costs_a_few_queries_whatever_the_days_and_products(
+    demo: None, clock: Any, supervisor: Any, django_assert_max_num_queries: Any
+) -> None:
+    """The month is read in bulk (calendar days, products and prices, pools and allocations):
+    the count is the same for 28 or 31 days and for 3 more products on sale."""
+    client = shopper()
+    for month in ("2027-01", "2027-02"):
+        client.get("/shop/yunling/", {"month": month})  # the first look creates the pools
+    with django_assert_max_num_queries(14):
+        client.get("/shop/yunling/", {"month": "2027-01"})
+    january, february = calendar_queries(client, "2027-01"), calendar_queries(client, "2027-02")
+    assert january == february
+    main = product("adult").zones.all()
+    online = Channel.objects.get(code="online")
+    for i in range(3):
+        extra = catalog_services.product_save(
+            instance=Product(site=site(), code=f"extra{i}", name=f"加票{i}", sort_order=50 + i),
+            actor=supervisor,
+            m2m={"zones": main, "channels": [online]},
+        )
+        catalog_services.price_save(
+            instance=Price(product=extra, amount=Decimal("50.00"), valid_from=dt.date(2026, 1, 1)),
+            actor=supervisor,
+        )
+    assert calendar_queries(client, "2027-01") == january
+    page = html(client.get("/shop/yunling/", {"month": "2027-01"}))
+    assert re.search(r'href="/shop/yunling/2027-01-11/".*?¥110', page, re.S)
 
 
 # --- Booking and paying ---------------------------------------------------------------------

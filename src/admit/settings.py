@@ -216,3 +216,8 @@ ADMIT_SALE_DAYS_AHEAD = int(os.environ.get("ADMIT_SALE_DAYS_AHEAD", "365"))
 ADMIT_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("ADMIT_OUTBOX_MAX_ATTEMPTS", "8"))
 ADMIT_OUTBOX_BACKOFF_SECONDS = int(os.environ.get("ADMIT_OUTBOX_BACKOFF_SECONDS", "30"))
 ADMIT_SANDBOX_PAY_KEY = os.environ.get("ADMIT_SANDBOX_PAY_KEY", "")
+
+# --- Text messages --------------------------------------------------------------------------
+# "sandbox" delivers nothing (messages kept in the back office and the log: demos and tests), or
+# the dotted path of a sender class (see core/sms.py).
+ADMIT_SMS_SENDER = os.environ.get("ADMIT_SMS_SENDER", "sandbox")

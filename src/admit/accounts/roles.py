@@ -59,6 +59,7 @@ ROLES: dict[str, Role] = {
                 "!boxoffice.sell_at_window",
                 "auth.view_group",
                 "core.view_auditentry",
+                "core.view_sandboxsms",
             ),
         ),
         Role(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,8 +22,7 @@ class DayInfo:
     note: str
 
 
-def site_day(*, site: Site, day: dt.date) -> DayInfo:
-    override = CalendarDay.objects.filter(site=site, date=day).first()
+def _day_info(site: Site, day: dt.date, override: CalendarDay | None) -> DayInfo:
     return DayInfo(
         date=day,
         day_type=day_type_for(
@@ -31,6 +31,23 @@ def site_day(*, site: Site, day: dt.date) -> DayInfo:
         closed=bool(override and override.closed),
         note=override.note if override else "",
     )
+
+
+def site_day(*, site: Site, day: dt.date) -> DayInfo:
+    return _day_info(site, day, CalendarDay.objects.filter(site=site, date=day).first())
+
+
+def site_days(*, site: Site, first: dt.date, last: dt.date) -> dict[dt.date, DayInfo]:
+    """``site_day`` for every day from ``first`` to ``last``, in one query."""
+    overrides = {
+        c.date: c for c in CalendarDay.objects.filter(site=site, date__gte=first, date__lte=last)
+    }
+    out = {}
+    day = first
+    while day <= last:
+        out[day] = _day_info(site, day, overrides.get(day))
+        day += dt.timedelta(days=1)
+    return out
 
 
 def price_rules(prices: list[Price]) -> list[PriceRule]:
@@ -70,23 +87,33 @@ def products_on_sale(*, site: Site, day: dt.date, channel: Channel) -> list[Pric
     Three queries whatever the number of products.
     """
     info = site_day(site=site, day=day)
-    if info.closed:
-        return []
+    return products_on_sale_days(site=site, days=[info], channel=channel)[day]
+
+
+def products_on_sale_days(
+    *, site: Site, days: Sequence[DayInfo], channel: Channel
+) -> dict[dt.date, list[PricedProduct]]:
+    """``products_on_sale`` for several days (from ``site_days``), read in at most two
+    queries whatever the number of days and products."""
+    out: dict[dt.date, list[PricedProduct]] = {d.date: [] for d in days}
+    open_days = [d for d in days if not d.closed]
+    if not open_days:
+        return out
     qs: QuerySet[Product] = (
         Product.objects.filter(site=site, is_active=True, channels=channel)
         .select_related("category")
         .prefetch_related(Prefetch("prices", queryset=Price.objects.select_related("channel")))
         .order_by("sort_order", "code")
     )
-    out = []
-    for product in qs:
-        if product.valid_from and day < product.valid_from:
-            continue
-        if product.valid_until and day > product.valid_until:
-            continue
-        price = product_price(
-            product=product, channel=channel.code, day=day, day_type=info.day_type
-        )
-        if price is not None:
-            out.append(PricedProduct(product=product, price=price))
+    products = [(p, price_rules(list(p.prices.all()))) for p in qs]
+    for info in open_days:
+        day = info.date
+        for product, rules in products:
+            if product.valid_from and day < product.valid_from:
+                continue
+            if product.valid_until and day > product.valid_until:
+                continue
+            rule = resolve_price(rules, channel=channel.code, day=day, day_type=info.day_type)
+            if rule is not None:
+                out[day].append(PricedProduct(product=product, price=rule.amount))
     return out

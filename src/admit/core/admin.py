@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .errors import DomainError
-from .models import AuditEntry
+from .models import AuditEntry, SandboxSms
 from .services import model_delete, model_save
 
 
@@ -146,3 +146,13 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     @admin.display(description=_("changes"))
     def changes_table(self, obj: AuditEntry) -> str:
         return _render_changes(obj.changes or {})
+
+
+@admin.register(SandboxSms)
+class SandboxSmsAdmin(ReadOnlyAdmin):
+    """What the sandbox SMS sender kept instead of delivering (a member's sign-in code in the
+    demo shop is read here)."""
+
+    list_display = ("sent_at", "phone", "text")
+    search_fields = ("phone",)
+    list_per_page = 50

@@ -107,3 +107,21 @@ class Version(models.Model):
 
     name = models.CharField(max_length=40, primary_key=True)
     value = models.BigIntegerField(default=0)
+
+
+class SandboxSms(models.Model):
+    """A text message the sandbox SMS sender "sent": it delivers nothing, it keeps the message
+    here (and writes it to the log) so that demos and tests can read it. A real sender keeps
+    nothing here."""
+
+    phone = models.CharField(_("phone"), max_length=32, db_index=True)
+    text = models.TextField(_("text"))
+    sent_at = models.DateTimeField(_("sent"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("sandbox text message")
+        verbose_name_plural = _("sandbox text messages (not delivered)")
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.phone}: {self.text[:40]}"

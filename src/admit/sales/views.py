@@ -26,9 +26,12 @@ from .providers import PROVIDERS, SandboxProvider
 from .selectors import order_by_code, order_check_visible
 
 
-def qr_svg(text: str, *, scale: int = 5) -> str:
-    """An inline SVG QR code (error correction M)."""
-    return segno.make(text, error="m", micro=False).svg_inline(scale=scale, border=2)
+def qr_svg(text: str, *, scale: int = 5, fluid: bool = False) -> str:
+    """An inline SVG QR code (error correction M). ``fluid``: a viewBox instead of a fixed
+    width and height, so that the page's style sizes it."""
+    return segno.make(text, error="m", micro=False).svg_inline(
+        scale=scale, border=2, omitsize=fluid
+    )
 
 
 @csrf_exempt  # the provider's page, not Admit's: it carries no Admit session

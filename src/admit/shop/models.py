@@ -105,3 +105,24 @@ class PhoneQuota(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["site", "phone", "date"], name="phonequota_unique")
         ]
+
+
+class SignInCode(models.Model):
+    """A one-time code sent by text message to sign a member in to the shop. Only a salted
+    hash of the code is kept. A row is written for any phone asked about (``member`` empty when
+    the phone is no member's, and then nothing is sent), so that the answers and the limits are
+    the same for every phone and tell nobody who is a member."""
+
+    phone = models.CharField(max_length=32)
+    member = models.ForeignKey(
+        "customers.Member", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    code_hash = models.CharField(max_length=100)
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["phone", "created_at"], name="signincode_phone_created")]

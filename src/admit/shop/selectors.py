@@ -1,6 +1,6 @@
-"""What the shop shows: the products of a day with their slots, and a month of days with a price
-and how many places are left. Prices and places come from the catalog's and inventory's own
-selectors for the online channel."""
+"""What the shop shows: the products of a day with their slots, a month of days with a price
+and how many places are left, and a signed-in member's passes, points and orders. Prices and
+places come from the catalog's and inventory's own selectors for the online channel."""
 
 from __future__ import annotations
 
@@ -11,16 +11,24 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from admit.catalog.models import Channel, Product, Site
-from admit.catalog.selectors import products_on_sale, site_day
+from admit.catalog.selectors import (
+    PricedProduct,
+    products_on_sale,
+    products_on_sale_days,
+    site_days,
+)
+from admit.customers.models import Member, Pass, PointsEntry
 from admit.inventory.models import Pool
-from admit.inventory.selectors import availability
+from admit.inventory.selectors import SlotAvailability, availability, availability_days
 from admit.inventory.services import pools_ensure
 from admit.sales import errors as sales_errors
+from admit.sales.models import Order, OrderLine
 from admit.sales.services.orders import site_today
+from admit.tickets.models import Ticket, mask
 
 from .models import Notice, RushDay
 from .services import CHANNEL, SHOP_KINDS
@@ -137,13 +145,14 @@ def _slots(
     channel: Channel,
     now: dt.datetime,
     local_now: dt.time | None,
-    have: set[tuple[dt.date, int]] | None = None,
 ) -> list[Slot]:
-    """The slots of a product on a day with the places left (ended ones of today left out).
-    ``have``: the (day, zone) pairs known to have their pools already."""
-    zones = product.capacity_zones
-    if product.takes_capacity and not (have and all((day, z.pk) in have for z in zones)):
-        pools_ensure(site=site, day=day, zones=zones)
+    """The slots of a product on a day with the places left (ended ones of today left out)."""
+    if product.takes_capacity:
+        pools_ensure(site=site, day=day, zones=product.capacity_zones)
+    return _open_slots(availability(product=product, day=day, channel=channel, now=now), local_now)
+
+
+def _open_slots(found: list[SlotAvailability], local_now: dt.time | None) -> list[Slot]:
     return [
         Slot(
             s.pool.pk if s.pool is not None and s.start is not None else None,
@@ -151,31 +160,13 @@ def _slots(
             s.end,
             s.remaining,
         )
-        for s in availability(product=product, day=day, channel=channel, now=now)
+        for s in found
         if local_now is None or s.end is None or s.end > local_now
     ]
 
 
-def _day(
-    site: Site,
-    day: dt.date,
-    channel: Channel,
-    now: dt.datetime,
-    local_now: dt.time | None,
-    rush: set[dt.date],
-    loaded: dict[int, Product],
-    have: set[tuple[dt.date, int]],
-) -> Day:
-    """One day of the calendar. The first product of the shop on sale that day (the main
-    admission, by the catalog's order) stands for the day: its price, and the places left over
-    its slots. Only its places are read, so that a month costs a few queries per day."""
-    on_sale = products_on_sale(site=site, day=day, channel=channel)
-    priced = [p for p in on_sale if p.product.kind in SHOP_KINDS]
-    if not priced:
-        info = site_day(site=site, day=day)
-        return Day(day, True, "closed" if info.closed else "not_on_sale", note=info.note)
-    main = priced[0]
-    slots = _slots(site, _with_zones(loaded, main.product), day, channel, now, local_now, have)
+def _day_state(day: dt.date, main: PricedProduct, slots: list[Slot], rush: set[dt.date]) -> Day:
+    """A day of the calendar from its main product's price and slots."""
     if not slots:
         return Day(day, True, "not_on_sale")
     capped = [s.remaining for s in slots if s.remaining is not None]
@@ -189,6 +180,54 @@ def _day(
     return Day(day, True, state, main.price, remaining, day in rush)
 
 
+def _month_days(
+    site: Site, first: dt.date, last: dt.date, channel: Channel, now: dt.datetime
+) -> dict[dt.date, Day]:
+    """The days from ``first`` to ``last`` (all on sale) of the calendar. The first product of
+    the shop on sale that day (the main admission, by the catalog's order) stands for the day:
+    its price, and the places left over its slots. Read in bulk: a constant number of queries
+    whatever the number of days and products, once the days' pools exist (the first look at a
+    month creates them from the capacity templates)."""
+    infos = site_days(site=site, first=first, last=last)
+    on_sale = products_on_sale_days(site=site, days=list(infos.values()), channel=channel)
+    rush = set(
+        RushDay.objects.filter(site=site, date__gte=first, date__lte=last).values_list(
+            "date", flat=True
+        )
+    )
+    out: dict[dt.date, Day] = {}
+    mains: dict[int, tuple[Product, dict[dt.date, PricedProduct]]] = {}
+    for day, info in infos.items():
+        priced = [p for p in on_sale[day] if p.product.kind in SHOP_KINDS]
+        if not priced:
+            out[day] = Day(day, True, "closed" if info.closed else "not_on_sale", note=info.note)
+            continue
+        product = priced[0].product
+        mains.setdefault(product.pk, (product, {}))[1][day] = priced[0]
+    if not mains:
+        return out
+    products = [product for product, _days in mains.values()]
+    prefetch_related_objects(products, "zones", "components__zone")
+    have = set(
+        Pool.objects.filter(site=site, date__gte=first, date__lte=last)
+        .values_list("date", "zone_id")
+        .distinct()
+    )
+    today = site_today(site, now)
+    local_now = timezone.localtime(now, zoneinfo.ZoneInfo(site.time_zone)).time()
+    for product, days in mains.values():
+        zones = product.capacity_zones
+        if product.takes_capacity:
+            for day in days:
+                if not all((day, z.pk) in have for z in zones):
+                    pools_ensure(site=site, day=day, zones=zones)
+        found = availability_days(product=product, days=list(days), channel=channel, now=now)
+        for day, main in days.items():
+            slots = _open_slots(found[day], local_now if day == today else None)
+            out[day] = _day_state(day, main, slots, rush)
+    return out
+
+
 def month_calendar(*, site: Site, month: dt.date, now: dt.datetime | None = None) -> Month:
     """The weeks (Monday first) of ``month``, each day with its state, lowest price and the
     places left of its main product; days outside the shop's sale window have no price."""
@@ -198,17 +237,11 @@ def month_calendar(*, site: Site, month: dt.date, now: dt.datetime | None = None
     channel = shop_channel()
     _, days_in_month = calendar.monthrange(month.year, month.month)
     month_end = month.replace(day=days_in_month)
-    rush = set(
-        RushDay.objects.filter(site=site, date__gte=month, date__lte=month_end).values_list(
-            "date", flat=True
-        )
-    )
-    local_now = timezone.localtime(now, zoneinfo.ZoneInfo(site.time_zone)).time()
-    loaded: dict[int, Product] = {}
-    have = set(
-        Pool.objects.filter(site=site, date__gte=month, date__lte=month_end)
-        .values_list("date", "zone_id")
-        .distinct()
+    on_sale_from, on_sale_until = max(first, month), min(last, month_end)
+    days = (
+        _month_days(site, on_sale_from, on_sale_until, channel, now)
+        if on_sale_from <= on_sale_until
+        else {}
     )
     out = Month(first=month)
     start = month - dt.timedelta(days=month.weekday())
@@ -220,11 +253,7 @@ def month_calendar(*, site: Site, month: dt.date, now: dt.datetime | None = None
         elif day < first or day > last:
             week.append(Day(day, True, "past" if day < first else "not_on_sale"))
         else:
-            week.append(
-                _day(
-                    site, day, channel, now, local_now if day == first else None, rush, loaded, have
-                )
-            )
+            week.append(days[day])
         if len(week) == 7:
             out.weeks.append(week)
             week = []
@@ -241,4 +270,77 @@ def notices(*, site: Site, today: dt.date) -> list[Notice]:
         Notice.objects.filter(site=site, is_active=True)
         .filter(Q(starts_on__isnull=True) | Q(starts_on__lte=today))
         .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+    )
+
+
+# --- A member's account -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PassCard:
+    """A member's pass as the account page shows it."""
+
+    pass_: Pass
+    state: str  # active, frozen, cancelled, expired
+    card: str  # the card's UID, masked; "" without a card
+    ticket: Ticket | None  # the period whose code opens the gates today (or next); None: none
+    remaining: int | None  # entries left of a pass limited in entries (次卡); None: no limit
+
+
+def _pass_ticket(tickets: list[Ticket], today: dt.date) -> Ticket | None:
+    """The pass's period valid today, else the next one; only a valid period with a code."""
+    live = [
+        t
+        for t in tickets
+        if t.status == Ticket.Status.VALID
+        and t.code
+        and t.valid_until is not None
+        and t.valid_until >= today
+    ]
+    live.sort(key=lambda t: (t.valid_from or today, t.pk))
+    return live[0] if live else None
+
+
+def member_passes(*, member: Member, today: dt.date) -> list[PassCard]:
+    """The member's passes, newest first, with the period that opens the gates. Three
+    queries whatever the number of passes."""
+    out = []
+    for p in (
+        Pass.objects.filter(member=member)
+        .select_related("product")
+        .prefetch_related("tickets")
+        .order_by("-created_at", "-pk")
+    ):
+        tickets = list(p.tickets.all())
+        if p.status != Pass.Status.ACTIVE:
+            state = p.status
+        elif p.valid_until < today:
+            state = "expired"
+        else:
+            state = "active"
+        ticket = _pass_ticket(tickets, today) if state == "active" else None
+        counted = ticket or max(tickets, key=lambda t: (t.valid_until or today, t.pk), default=None)
+        remaining = None
+        if counted is not None and counted.entries_allowed is not None:
+            remaining = max(0, counted.entries_allowed - counted.entries_used)
+        out.append(PassCard(p, state, mask(p.card_uid) if p.card_uid else "", ticket, remaining))
+    return out
+
+
+def member_points(*, member: Member, limit: int = 10) -> list[PointsEntry]:
+    """The member's latest points entries, newest first."""
+    return list(
+        PointsEntry.objects.filter(member=member)
+        .select_related("order")
+        .order_by("-at", "-pk")[:limit]
+    )
+
+
+def member_orders(*, member: Member) -> QuerySet[Order]:
+    """The member's orders, newest first, with what a list of them shows."""
+    return (
+        Order.objects.filter(member=member)
+        .select_related("site", "channel")
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("product")))
+        .order_by("-placed_at", "-pk")
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from . import views
+from . import views, views_members
 
 app_name = "shop"
 
@@ -18,6 +18,11 @@ urlpatterns: list[URLPattern] = [
     path("orders/<str:code>/refund", views.order_refund, name="order_refund"),
     path("orders/<str:code>/reschedule", views.order_reschedule, name="order_reschedule"),
     path("orders/<str:code>/tickets", views.order_tickets, name="order_tickets"),
+    path("account/", views_members.account, name="account"),
+    path("account/sign-in", views_members.sign_in, name="sign_in"),
+    path("account/code", views_members.sign_in_code, name="sign_in_code"),
+    path("account/sign-out", views_members.sign_out, name="sign_out"),
+    path("account/orders/<str:code>/", views_members.account_order, name="account_order"),
     path("<slug:site>/", views.site_home, name="site"),
     path("<slug:site>/queue", views.queue, name="queue"),
     path("<slug:site>/<str:date>/", views.day, name="day"),

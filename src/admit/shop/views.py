@@ -1,7 +1,8 @@
 """The online shop's pages under /shop/: plain forms that work on any phone without scripts.
 
 An order's pages open for the browser that placed or looked it up (its session remembers the
-code); anyone else goes through the lookup by code and phone."""
+code) and for the member who booked it while signed in (``views_members``); anyone else goes
+through the lookup by code and phone."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ from admit.tickets.models import Ticket
 
 from . import selectors, services
 from .selectors import Offer
+from .services import CHANNEL
+from .views_members import signed_in_member
 
 SESSION_ORDERS = "shop_orders"
 QUEUE_COOKIE = "admit_shop_queue_{}"
@@ -61,13 +64,21 @@ def _remember(request: HttpRequest, code: str) -> None:
 
 
 def _order(request: HttpRequest, code: str) -> Order | None:
-    """The order if this browser placed or looked it up, else None."""
-    if code not in request.session.get(SESSION_ORDERS, []):
+    """The order if this browser placed or looked it up, or if it is an order of the shop
+    booked by the member signed in here; else None."""
+    remembered = code in request.session.get(SESSION_ORDERS, [])
+    member = signed_in_member(request)
+    if not remembered and member is None:
         return None
     try:
-        return order_by_code(code)
+        found = order_by_code(code)
     except sales_errors.OrderNotFound:
         return None
+    if remembered:
+        return found
+    if member is not None and found.member_id == member.pk and found.channel.code == CHANNEL:
+        return found
+    return None
 
 
 def _to_lookup(code: str) -> HttpResponse:
@@ -253,6 +264,7 @@ def _day_page(
             "offers": offers,
             "error": error,
             "max_quantity": services.MAX_QUANTITY,
+            "member": signed_in_member(request),
         },
         status=error.status if error else 200,
     )
@@ -272,6 +284,7 @@ def _details_page(
     chosen: list[Chosen],
     error: DomainError | None = None,
 ) -> HttpResponse:
+    member = signed_in_member(request)
     return render(
         request,
         "shop/details.html",
@@ -280,8 +293,9 @@ def _details_page(
             "day": day,
             "chosen": chosen,
             "total": sum((c.subtotal for c in chosen), 0),
-            "phone": str(request.POST.get("phone", ""))[:32],
+            "phone": str(request.POST.get("phone", "") or (member.phone if member else ""))[:32],
             "form_key": request.POST.get("form_key") or secrets.token_hex(16),
+            "member": member,
             "error": error,
         },
         status=error.status if error else 200,
@@ -338,6 +352,7 @@ def place(request: HttpRequest, site: str, date: str) -> HttpResponse:
             ],
             contact_phone=str(request.POST.get("phone", "")),
             form_key=str(request.POST.get("form_key", "")),
+            member=signed_in_member(request),
         )
     except DomainError as exc:
         return _details_page(request, the_site, the_day, chosen, exc)
@@ -490,7 +505,7 @@ def order_tickets(request: HttpRequest, code: str) -> HttpResponse:
     if found is None:
         return _to_lookup(code)
     tickets = [
-        (t, mark_safe(qr_svg(t.code, scale=5)))  # segno's own SVG markup
+        (t, mark_safe(qr_svg(t.code, scale=5, fluid=True)))  # segno's own SVG markup
         for t in found.tickets.select_related("product").order_by("pk")
         if t.status in Ticket.LIVE and t.code
     ]

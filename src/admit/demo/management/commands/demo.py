@@ -9,7 +9,14 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from admit.core.management.commands.serve import gunicorn_argv
-from admit.demo.data import DEMO_PARTNERS, DEMO_PASSWORD, STAFF, demo_load, demo_sample_pass
+from admit.demo.data import (
+    DEMO_MEMBER_PHONE,
+    DEMO_PARTNERS,
+    DEMO_PASSWORD,
+    STAFF,
+    demo_load,
+    demo_sample_pass,
+)
 
 
 class Command(BaseCommand):
@@ -44,6 +51,8 @@ class Command(BaseCommand):
         say(f"  Back office     {base}/admin/")
         say(f"  API docs        {base}/api/v1/docs")
         say(f"  Agency portal   {base}/agency/   (agent / demo1234)")
+        say(f"  Online shop     {base}/shop/   (我的: 张云 signs in with {DEMO_MEMBER_PHONE};")
+        say(f"                  the code is not texted but kept in {base}/admin/core/sandboxsms/)")
         say(f"  OpenAPI         {base}/api/v1/openapi.json")
         say("")
         say("  Demo logins (demo only!):")

@@ -1,15 +1,17 @@
 """The online shop (官方微商城): phones book and pay through the sales engine on the ``online``
 channel, look their orders up, refund and change dates themselves.
 
-Who acts. Buyers are anonymous: the shop's orders, payments, refunds and date changes are
-written for ``SHOP``, an actor without a database id labelled ``shop``. An order belongs to the
-contact phone given with it.
+Who acts. Buyers are anonymous, or members signed in with a code sent to their phone
+(``services.members``): the shop's orders, payments, refunds and date changes are written for
+``SHOP``, an actor without a database id labelled ``shop``. An order belongs to the contact
+phone given with it, and to the member who booked it signed in (member prices, points).
 
-Who may see an order. The browser that placed it (its session remembers the code), or anyone
-who gives its code *and* its contact phone. A wrong phone and an unknown code get the same
-answer, so that a code leaks nothing; every lookup that finds nothing is written in the audit
-trail with the caller's address, and after ``LOOKUP_FAILURES`` of them within ``LOOKUP_WINDOW``
-that address gets ``shop_lookup_rate_limited`` until the window has passed.
+Who may see an order. The browser that placed it (its session remembers the code), the member
+it belongs to while signed in, or anyone who gives its code *and* its contact phone. A wrong
+phone and an unknown code get the same answer, so that a code leaks nothing; every lookup that
+finds nothing is written in the audit trail with the caller's address, and after
+``LOOKUP_FAILURES`` of them within ``LOOKUP_WINDOW`` that address gets
+``shop_lookup_rate_limited`` until the window has passed.
 
 Against scalpers. Products may limit tickets per ID number and day (the sales engine enforces
 it); the shop also limits the tickets one contact phone holds per visit day
@@ -51,6 +53,7 @@ from admit.core.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from admit.core.idempotency import IdempotencyKeyReused, fingerprint, run_idempotent
 from admit.core.models import AuditEntry
 from admit.core.services import audit_record
+from admit.customers.models import Member
 from admit.sales import errors as sales_errors
 from admit.sales.models import Order, OrderLine, PaymentIntent, Refund
 from admit.sales.selectors import order_by_code
@@ -67,7 +70,7 @@ from admit.sales.services import (
 from admit.sales.services.orders import MAX_LINES
 from admit.tickets.models import Ticket
 
-from .models import PhoneQuota, QueueEntry, RushDay, ShopSettings
+from ..models import PhoneQuota, QueueEntry, RushDay, ShopSettings
 
 CHANNEL = "online"
 SHOP_KINDS = (Product.Kind.ADMISSION, Product.Kind.COMBO)
@@ -249,11 +252,13 @@ def shop_order_place(
     lines: Sequence[LineRequest],
     contact_phone: str,
     form_key: str,
+    member: Member | None = None,
     now: dt.datetime | None = None,
 ) -> Order:
     """Book in the shop: check the lines and the phone, count the tickets against the phone's
     limit per day and place the order on the online channel, in one transaction. The same
-    ``form_key`` sent again gives back the order it placed."""
+    ``form_key`` sent again gives back the order it placed. A signed-in ``member`` books at
+    member prices and earns points once the order is paid."""
     now = now or timezone.now()
     phone = phone_normalize(contact_phone)
     _check_lines(site, lines)
@@ -268,10 +273,18 @@ def shop_order_place(
     def place() -> tuple[int, Any]:
         for day, n in sorted(per_day.items()):
             phone_quota_take(site=site, phone=phone, day=day, n=n, limit=limit, now=now)
-        order = order_place(channel=CHANNEL, lines=lines, actor=SHOP, contact_phone=phone, now=now)
+        order = order_place(
+            channel=CHANNEL,
+            lines=lines,
+            actor=SHOP,
+            contact_name=member.name if member is not None else "",
+            contact_phone=phone,
+            member=member,
+            now=now,
+        )
         return 201, {"code": order.code}
 
-    fp = fingerprint(site.pk, phone, [repr(ln) for ln in lines])
+    fp = fingerprint(site.pk, phone, member.pk if member else None, [repr(ln) for ln in lines])
     try:
         _status, body = run_idempotent(scope="shop_order", key=key, fp=fp, fn=place)
     except IdempotencyKeyReused as exc:
