@@ -104,7 +104,7 @@ def _totals(columns: list[Column], rows: list[list[Any]], first: Any = None) -> 
 
 
 def _bar(
-    labels: list[str], series: list[tuple[Any, list[Any]]], kind: str = "bar"
+    labels: list[Any], series: list[tuple[Any, list[Any]]], kind: str = "bar"
 ) -> dict[str, Any]:
     return {
         "type": kind,
@@ -192,7 +192,7 @@ def sales_report(f: Filters) -> Result:
         Column("voided_value", _("voided value"), "money"),
         Column("kept", _("sales after refunds and voids"), "money"),
     ]
-    out = []
+    out: list[list[Any]] = []
     for k, r in zip(keys, rows, strict=True):
         label = names.get(k, str(k)) if group != "day" else k.isoformat()
         if group == "seller" and not k:
@@ -234,7 +234,7 @@ def adjustments_report(f: Filters) -> Result:
         Column("voided", _("tickets voided")),
         Column("voided_value", _("voided value"), "money"),
     ]
-    out = []
+    out: list[list[Any]] = []
     for k, r in zip(keys, rows, strict=True):
         if not (r["discount"] or r["refunded"] or r["voided"]):
             continue
@@ -382,7 +382,7 @@ def finance_report(f: Filters) -> Result:
         Column("credit:up", _("credit charged"), "money"),
         Column("credit:down", _("credit repaid / refunded"), "money"),
     ]
-    out = []
+    out: list[list[Any]] = []
     for d in days:
         v = by_day[d]
         taken = sum((v[f"in:{m}"] for m in methods), ZERO)
@@ -453,7 +453,7 @@ def entries_report(f: Filters) -> Result:
         Column("denied", _("denied")),
         Column("denied_pct", _("denied share"), "percent"),
     ]
-    out = []
+    out: list[list[Any]] = []
     for k in sorted(table, key=lambda x: (str(type(x)), x)):
         t = table[k]
         out.append(
@@ -516,7 +516,7 @@ def occupancy_report(f: Filters) -> Result:
         Column("capacity", _("capacity of the day")),
         Column("fill", _("inside against capacity"), "percent"),
     ]
-    out = []
+    out: list[list[Any]] = []
     inside = 0
     current: dt.date | None = None
     for d, h in sorted(flows):
@@ -539,7 +539,8 @@ def occupancy_report(f: Filters) -> Result:
         [(_("inside"), [r[3] for r in out]), (_("capacity of the day"), [r[4] for r in out])],
         "line",
     )
-    totals = [_("Total"), sum(r[1] for r in out), sum(r[2] for r in out), None, None, None]
+    totals: list[Any] = [_("Total"), sum(int(r[1]) for r in out), sum(int(r[2]) for r in out)]
+    totals += [None, None, None]
     return Result(columns, out, totals, chart)
 
 
@@ -571,7 +572,7 @@ def origin_report(f: Filters) -> Result:
         Column("visitors", _("visitors")),
         Column("share", _("share"), "percent"),
     ]
-    out = []
+    out: list[list[Any]] = []
     for r in sorted(rows, key=lambda r: -(r["persons"] - r["refunded"])):
         code = r["city"] if group == "city" else r["province"]
         name = (region_name(code) or code) if code else str(_("unknown"))
@@ -598,7 +599,7 @@ def _performance(f: Filters, dim: str, only: Q, label_of: dict[int, str]) -> Res
         Column("refunded_value", _("refunded value"), "money"),
         Column("kept", _("sales after refunds"), "money"),
     ]
-    out = []
+    out: list[list[Any]] = []
     for k, r in zip(keys, rows, strict=True):
         out.append(
             [
@@ -684,7 +685,7 @@ def passes_report(f: Filters) -> Result:
         .values_list("product_id", "n")
     )
     by = {r["product_id"]: r for r in rows}
-    out = []
+    out: list[list[Any]] = []
     for pid, name in sorted(passes.items(), key=lambda x: x[1]):
         e = by.get(pid, {}).get("entries", 0)
         out.append([name, sold.get(pid, 0), e, f"{e / days:.1f}", live.get(pid, 0)])
@@ -707,7 +708,7 @@ def slots_report(f: Filters) -> Result:
         Column("held", _("held")),
         Column("fill", _("fill rate"), "percent"),
     ]
-    out = []
+    out: list[list[Any]] = []
     for p in pools:
         slot = f"{p.start:%H:%M}–{p.end:%H:%M}" if p.start and p.end else str(_("all day"))
         out.append(
@@ -738,7 +739,7 @@ def stock_report(f: Filters) -> Result:
         Column("voided", _("voided")),
         Column("balanced", _("adds up"), "text"),
     ]
-    out = []
+    out: list[list[Any]] = []
     for batch, fig in batches:
         if batch.site_id != f.site.pk:
             continue

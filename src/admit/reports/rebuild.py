@@ -85,7 +85,7 @@ def _sales(site: Site, start: dt.date, end: dt.date, out: dict[type[models.Model
         )
     )
     for r in sold:
-        key = (
+        key: Key = (
             site.pk,
             r["day"],
             r["product_id"],
@@ -194,7 +194,7 @@ def _money(site: Site, start: dt.date, end: dt.date, out: dict[type[models.Model
             .annotate(**measures_of)
         )
         for r in rows:
-            key = (site.pk, r["day"], r["method"], r["order__channel_id"], r["shift_id"] or 0)
+            key: Key = (site.pk, r["day"], r["method"], r["order__channel_id"], r["shift_id"] or 0)
             _add(out[MoneyDay], key, {name: r[name] for name in measures_of})
 
 
@@ -232,7 +232,7 @@ def _entries(
             )
         )
         for r in hours:
-            key = (site.pk, r["day"], r["hour"], r["lane_id"], r["direction"], late)
+            key: Key = (site.pk, r["day"], r["hour"], r["lane_id"], r["direction"], late)
             _add(
                 out[EntryHour],
                 key,
@@ -260,7 +260,7 @@ def _ledgers(start: dt.date, end: dt.date, out: dict[type[models.Model], Table])
         .annotate(entries=Count("id"), amount=Sum("amount"))
     )
     for r in rows:
-        key = (r["day"], r["account_id"], r["book"], r["kind"])
+        key: Key = (r["day"], r["account_id"], r["book"], r["kind"])
         _add(out[LedgerDay], key, {"entries": r["entries"], "amount": r["amount"]})
 
 
