@@ -216,3 +216,7 @@ ADMIT_SALE_DAYS_AHEAD = int(os.environ.get("ADMIT_SALE_DAYS_AHEAD", "365"))
 ADMIT_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("ADMIT_OUTBOX_MAX_ATTEMPTS", "8"))
 ADMIT_OUTBOX_BACKOFF_SECONDS = int(os.environ.get("ADMIT_OUTBOX_BACKOFF_SECONDS", "30"))
 ADMIT_SANDBOX_PAY_KEY = os.environ.get("ADMIT_SANDBOX_PAY_KEY", "")
+
+# --- Reports --------------------------------------------------------------------------------
+# How often the dashboard (/dashboard/) fetches fresh figures; ?refresh=N overrides it per screen.
+ADMIT_DASHBOARD_REFRESH_SECONDS = int(os.environ.get("ADMIT_DASHBOARD_REFRESH_SECONDS", "15"))

@@ -39,7 +39,7 @@ ZERO = Decimal("0.00")
 
 
 def refresh_seconds() -> int:
-    return max(int(getattr(settings, "ADMIT_DASHBOARD_REFRESH_SECONDS", 15)), 5)
+    return max(int(settings.ADMIT_DASHBOARD_REFRESH_SECONDS), 5)
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -271,7 +271,7 @@ def _strings() -> dict[str, str]:
         "all_day": _("all day"),
         "never": _("never"),
         "last_seen": _("last seen %(time)s"),
-        "lanes_ok": _("All %(n)s lanes online"),
+        "lanes_ok": _("All lanes online (%(n)s)"),
         "lanes_off": _("%(off)s of %(n)s lanes offline"),
         "no_lanes": _("No lanes set up"),
         "updated": _("Last updated %(time)s"),
