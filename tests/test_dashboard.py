@@ -116,6 +116,7 @@ def test_the_figures_are_those_of_the_sales_and_scans(busy: dict[str, Any]) -> N
     live = tickets.filter(status__in=Ticket.LIVE)
     assert tickets.count() == 6 and live.count() == 4
     assert body["sold"] == live.count()
+    assert body["persons"] == live.aggregate(n=Sum("persons"))["n"] == 4
     assert Decimal(body["sales"]) == live.aggregate(v=Sum("price"))["v"]
     assert body["currency"] == "CNY"
 

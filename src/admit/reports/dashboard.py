@@ -188,8 +188,10 @@ def today(site: Site, now: dt.datetime | None = None) -> dict[str, Any]:
     names = regions()
     origins = []
     unknown = 0
+    visitors = 0  # persons of the tickets sold today, less those refunded or voided
     for r in origin_rows:
         persons = (r["persons"] or 0) - (r["refunded"] or 0)
+        visitors += persons
         if not r["province"]:
             unknown += persons
         elif persons > 0:
@@ -207,6 +209,7 @@ def today(site: Site, now: dt.datetime | None = None) -> dict[str, Any]:
         "updated": at.strftime("%H:%M:%S"),
         "refresh": refresh_seconds(),
         "sold": sold,
+        "persons": visitors,
         "sales": f"{takings:.2f}",
         "currency": "CNY",
         "entered": entered,
@@ -281,7 +284,7 @@ def _strings() -> dict[str, str]:
         "no_origins": _("No origins known yet today."),
         "no_slots": _("No capacity for today (a closed day, or no capacity template)."),
         "estimated": _("estimated: no lane counts exits"),
-        "of_capacity": _("of %(n)s"),
+        "persons_sold": _("for %(n)s visitors, after refunds and voids"),
         "now": _("now"),
     }
 

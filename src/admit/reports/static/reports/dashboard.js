@@ -49,8 +49,8 @@
     charts.hours = new Chart($("chart-hours"), {
       type: "line",
       data: { labels: [], datasets: [
-        { label: T.persons_in, data: [], borderColor: COLORS.in, backgroundColor: COLORS.in + "33", fill: true, tension: 0.3, pointRadius: 3 },
-        { label: T.persons_out, data: [], borderColor: COLORS.out, backgroundColor: COLORS.out + "22", fill: true, tension: 0.3, pointRadius: 3 },
+        { label: T.persons_in, data: [], borderColor: COLORS.in, backgroundColor: COLORS.in + "33", fill: true, cubicInterpolationMode: "monotone", pointRadius: 3 },
+        { label: T.persons_out, data: [], borderColor: COLORS.out, backgroundColor: COLORS.out + "22", fill: true, cubicInterpolationMode: "monotone", pointRadius: 3 },
       ] },
       options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }, interaction: { mode: "index", intersect: false } },
     });
@@ -78,6 +78,18 @@
     document.querySelectorAll('[data-key="' + key + '"]').forEach((el) => { el.textContent = text; });
   }
 
+  // the big numbers shrink until they fit their tile (a long sum of money on a narrow screen)
+  function fitNumbers() {
+    document.querySelectorAll(".kpi .big").forEach((el) => {
+      el.style.fontSize = "";
+      let size = parseFloat(getComputedStyle(el).fontSize);
+      while (el.scrollWidth > el.clientWidth && size > 14) {
+        size -= 2;
+        el.style.fontSize = size + "px";
+      }
+    });
+  }
+
   function slotRows(slots) {
     if (!slots.length) return '<tr><td colspan="5" class="muted">' + esc(T.no_slots) + "</td></tr>";
     return slots.map((s) => {
@@ -97,7 +109,9 @@
     setText("entered", num.format(d.entered));
     setText("inside", num.format(d.inside));
     setText("inside_pct", d.inside_pct == null ? "–" : d.inside_pct + "%");
-    setText("capacity_text", fmt(T.of_capacity, { n: num.format(d.capacity) }));
+    setText("capacity", num.format(d.capacity));
+    setText("persons_text", fmt(T.persons_sold, { n: num.format(d.persons) }));
+    fitNumbers();
     document.querySelectorAll('[data-key="estimated"]').forEach((el) => { el.hidden = !d.inside_estimated; });
     $("dash-empty").hidden = !d.empty;
     const day = $("dash-day");
@@ -172,7 +186,7 @@
     if (document.fullscreenElement) document.exitFullscreen();
     else if (document.documentElement.requestFullscreen) document.documentElement.requestFullscreen();
   });
-  window.addEventListener("resize", () => { Chart.defaults.font.size = fontSize(); });
+  window.addEventListener("resize", () => { Chart.defaults.font.size = fontSize(); fitNumbers(); });
   // back from a sleeping screen or a hidden tab: fetch at once
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden) { clearTimeout(timer); poll(); }
