@@ -221,3 +221,7 @@ ADMIT_SANDBOX_PAY_KEY = os.environ.get("ADMIT_SANDBOX_PAY_KEY", "")
 # "sandbox" delivers nothing (messages kept in the back office and the log: demos and tests), or
 # the dotted path of a sender class (see core/sms.py).
 ADMIT_SMS_SENDER = os.environ.get("ADMIT_SMS_SENDER", "sandbox")
+
+# --- Reports --------------------------------------------------------------------------------
+# How often the dashboard (/dashboard/) fetches fresh figures; ?refresh=N overrides it per screen.
+ADMIT_DASHBOARD_REFRESH_SECONDS = int(os.environ.get("ADMIT_DASHBOARD_REFRESH_SECONDS", "15"))

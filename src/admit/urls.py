@@ -7,6 +7,7 @@ from django.views.i18n import set_language
 from .api import api
 from .core import views as core_views
 from .partners import ota as partners_ota
+from .reports import dashboard as reports_dashboard
 from .sales import views as sales_views
 
 
@@ -27,6 +28,8 @@ urlpatterns = [
         name="order_tickets_pdf",
     ),
     path("admin/", admin.site.urls),
+    path("dashboard/", reports_dashboard.dashboard, name="dashboard"),
+    path("dashboard/data", reports_dashboard.dashboard_data, name="dashboard_data"),
     path("boxoffice/", include("admit.boxoffice.urls")),
     path("kiosk/", include("admit.boxoffice.kiosk_urls")),
     path("agency/", include("admit.agency.urls")),
