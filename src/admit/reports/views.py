@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from django.contrib import admin
@@ -149,7 +148,7 @@ def report(request: HttpRequest, code: str, fmt: str = "") -> HttpResponse:
             if rep.uses_product
             else [],
             "channels": Channel.objects.order_by("pk") if rep.uses_channel else [],
-            "chart": json.dumps(result.chart, ensure_ascii=False) if result.chart else "",
+            "chart": result.chart,
             "closed_days": len(closed),
             "all_closed": len(closed) == days,
         },
