@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -248,7 +250,7 @@ def _products(partner: Partner) -> list[Product]:
 
 def _product(partner: Partner, product_id: Any) -> Product:
     pk = str(product_id or "")
-    if not pk.isdigit():
+    if not (pk.isascii() and pk.isdigit()) or len(pk) > 18:  # "²".isdigit() is true
         raise invalid_product(product_id)
     product = next((p for p in _products(partner) if p.pk == int(pk)), None)
     if product is None:
@@ -523,7 +525,27 @@ def _iso_utc(at: dt.datetime | None) -> str | None:
     return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if at else None
 
 
+def _is_email(value: str) -> bool:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def _contact_in(data: Any) -> dict[str, Any]:
+    """A contact sent by the reseller: its ``emailAddress`` must be one (the spec's format)."""
+    if not isinstance(data, dict):
+        raise bad_request("contact must be an object")
+    email = data.get("emailAddress")
+    if email not in (None, "") and not (isinstance(email, str) and _is_email(email[:200])):
+        raise bad_request("contact.emailAddress is not an email address")
+    return _contact(data)
+
+
 def _contact(data: dict[str, Any]) -> dict[str, Any]:
+    """The contact as OCTO shows it (an address that is no email address is left out)."""
+
     def text(key: str) -> str | None:
         value = data.get(key)
         return str(value)[:200] if value not in (None, "") else None
@@ -532,11 +554,12 @@ def _contact(data: dict[str, Any]) -> dict[str, Any]:
     if full is None and (text("firstName") or text("lastName")):
         full = " ".join(x for x in (text("firstName"), text("lastName")) if x)
     locales = data.get("locales")
+    email = text("emailAddress")
     return {
         "fullName": full,
         "firstName": text("firstName"),
         "lastName": text("lastName"),
-        "emailAddress": text("emailAddress"),
+        "emailAddress": email if email and _is_email(email) else None,
         "phoneNumber": text("phoneNumber"),
         "locales": [str(x)[:20] for x in locales][:10] if isinstance(locales, list) else [],
         "postalCode": text("postalCode"),
@@ -681,11 +704,13 @@ def booking_json(call: Viewer, booking: PartnerBooking) -> dict[str, Any]:
 
 
 def _reference(value: Any) -> str:
+    """The booking's ``uuid`` (the specification's format: a UUID), one made when none is sent."""
     if value is None:
         return str(uuid_lib.uuid4())
-    if not isinstance(value, str) or not value.strip() or len(value) > 64:
-        raise invalid_uuid(value)
-    return value.strip()
+    try:
+        return str(uuid_lib.UUID(str(value).strip()))
+    except ValueError:
+        raise invalid_uuid(value, "not a UUID") from None
 
 
 # --- views --------------------------------------------------------------------------------------
@@ -822,7 +847,7 @@ def bookings(call: Call) -> Any:
     minutes = body.get("expirationMinutes")
     if minutes is not None and (not isinstance(minutes, int) or isinstance(minutes, bool)):
         raise bad_request("expirationMinutes must be a whole number")
-    contact = _contact(body["contact"]) if isinstance(body.get("contact"), dict) else {}
+    contact = _contact_in(body["contact"]) if body.get("contact") is not None else {}
     booking, _created = booking_reserve(
         partner=call.partner,
         request=BookingRequest(
@@ -881,13 +906,13 @@ def booking_detail(call: Call, reference: str) -> dict[str, Any]:
 @octo_view("POST")
 def booking_confirm_view(call: Call, reference: str) -> dict[str, Any]:
     body = call.body()
-    contact = body.get("contact")
-    if not isinstance(contact, dict):
+    if "contact" not in body:
         raise bad_request("contact is required")
+    contact = body["contact"]
     booking = booking_confirm(
         partner=call.partner,
         reference=reference,
-        contact=_contact(contact),
+        contact=_contact_in(contact),
         reseller_reference=str(body["resellerReference"])[:100]
         if body.get("resellerReference")
         else None,
