@@ -15,6 +15,7 @@ from .outbox import (
     outbox_retry,
     outbox_run,
 )
+from . import wakeup
 from .partners import partner_authenticate, partner_key_issue, partner_save
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "partner_authenticate",
     "partner_key_issue",
     "partner_save",
+    "wakeup",
 ]
