@@ -122,7 +122,7 @@ def test_a_lost_wake_up_is_made_good_by_the_table_scan(redis_db, klook, monkeypa
     with receiver() as r:
         point_at("klook", r.url)
         klook.refresh_from_db()
-        thread, out = worker("--rounds", "3", "--scan-interval", "1")
+        thread, _out = worker("--rounds", "3", "--scan-interval", "1")
         time.sleep(0.3)
         message = put(klook)
         assert queued(redis_db) == []

@@ -1,5 +1,6 @@
 """Every write of the partners app. Callers import from here."""
 
+from . import wakeup
 from .bookings import (
     BookingRequest,
     booking_cancel,
@@ -15,7 +16,6 @@ from .outbox import (
     outbox_retry,
     outbox_run,
 )
-from . import wakeup
 from .partners import partner_authenticate, partner_key_issue, partner_save
 
 __all__ = [
