@@ -90,7 +90,7 @@ def test_supplier_capabilities_and_products_follow_the_spec(octo):
     assert response.status_code == 200 and supplier["id"] == "yunling"
     assert response["Octo-Capabilities"] == "octo/pricing"
     _r, caps = get(octo, "/capabilities", "/capabilities/")
-    assert [c["id"] for c in caps] == ["octo/pricing"]
+    assert [c["id"] for c in caps] == ["octo/pricing", "octo/webhooks"]
     _r, products = get(octo, "/products", "/products/")
     by_ref = {p["reference"]: p for p in products}
     assert "adult" in by_ref and "senior" not in by_ref  # real-name tickets need ID numbers

@@ -2,11 +2,13 @@
 
 from . import wakeup
 from .bookings import (
+    BookingChange,
     BookingRequest,
     booking_cancel,
     booking_confirm,
     booking_extend,
     booking_reserve,
+    booking_update,
 )
 from .outbox import (
     Delivery,
@@ -17,14 +19,17 @@ from .outbox import (
     outbox_run,
 )
 from .partners import partner_authenticate, partner_key_issue, partner_save
+from .webhooks import webhook_delete, webhook_register, webhooks_of
 
 __all__ = [
+    "BookingChange",
     "BookingRequest",
     "Delivery",
     "booking_cancel",
     "booking_confirm",
     "booking_extend",
     "booking_reserve",
+    "booking_update",
     "outbox_claim",
     "outbox_deliver",
     "outbox_put",
@@ -34,4 +39,7 @@ __all__ = [
     "partner_key_issue",
     "partner_save",
     "wakeup",
+    "webhook_delete",
+    "webhook_register",
+    "webhooks_of",
 ]
