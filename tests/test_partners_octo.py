@@ -302,6 +302,7 @@ def test_the_reference_client_walks_the_documented_flow(demo, clock):
     slots = octo.availability(product["id"], MON.isoformat())
     booking = octo.reserve(product["id"], slots[1]["id"], units=2, uuid=DOC1)
     assert booking["status"] == "ON_HOLD"
+    assert octo.update(DOC1, {"notes": "by the gate"})["notes"] == "by the gate"
     assert octo.confirm(DOC1, {"fullName": "Li Lei"})["status"] == "CONFIRMED"
     assert octo.booking(DOC1)["pricing"]["net"] == 21000
     assert octo.cancel(DOC1, "guest ill")["status"] == "CANCELLED"
