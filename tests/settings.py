@@ -25,3 +25,5 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# Tests that use Redis for the outbox set REDIS_URL themselves, with a key of their own.
+ADMIT_OUTBOX_REDIS_KEY = f"admit-test:{os.getpid()}:outbox"

@@ -24,10 +24,22 @@ from tests.partner_helpers import point_at, receiver
 from tests.sales_helpers import MON
 
 KEY = "prt_demo_klook_key"  # the demo's OCTO reseller (Klook sandbox)
+# Booking uuids are UUIDs (the specification's format).
+B1 = "0b6c7d7e-5f0a-4c39-9b1e-000000000001"
+B2 = "0b6c7d7e-5f0a-4c39-9b1e-000000000002"
+B3 = "0b6c7d7e-5f0a-4c39-9b1e-000000000003"
+B4 = "0b6c7d7e-5f0a-4c39-9b1e-000000000004"
+DOC1 = "0b6c7d7e-5f0a-4c39-9b1e-00000000d0c1"
+DOC2 = "0b6c7d7e-5f0a-4c39-9b1e-00000000d0c2"
 
 
 @pytest.fixture
 def octo(demo, clock) -> Client:
+    return octo_reseller()
+
+
+def octo_reseller() -> Client:
+    """The demo's OCTO reseller, with a quota of its own; a client sending its key."""
     # The reseller's own quota: 10 % of the main park's time slots (before the pools are made).
     model_save(
         instance=TemplateAllocation(
@@ -60,7 +72,7 @@ def slot_pool(start: str = "09:30") -> Pool:
     return Pool.objects.get(zone__code="main", date=MON, start=dt.time.fromisoformat(start))
 
 
-def reserve(client: Client, uuid: str = "b-1", units: int = 2, **extra: Any) -> Any:
+def reserve(client: Client, uuid: str = B1, units: int = 2, **extra: Any) -> Any:
     body = {
         "uuid": uuid,
         "productId": str(adult().pk),
@@ -78,7 +90,7 @@ def test_supplier_capabilities_and_products_follow_the_spec(octo):
     assert response.status_code == 200 and supplier["id"] == "yunling"
     assert response["Octo-Capabilities"] == "octo/pricing"
     _r, caps = get(octo, "/capabilities", "/capabilities/")
-    assert [c["id"] for c in caps] == ["octo/pricing"]
+    assert [c["id"] for c in caps] == ["octo/pricing", "octo/webhooks"]
     _r, products = get(octo, "/products", "/products/")
     by_ref = {p["reference"]: p for p in products}
     assert "adult" in by_ref and "senior" not in by_ref  # real-name tickets need ID numbers
@@ -165,7 +177,7 @@ def test_reserve_confirm_cancel_through_the_sales_engine(octo):
     pool = slot_pool()
     response, booking = reserve(octo, expirationMinutes=45)
     assert response.status_code == 200, booking
-    assert booking["status"] == "ON_HOLD" and booking["uuid"] == "b-1"
+    assert booking["status"] == "ON_HOLD" and booking["uuid"] == B1
     assert booking["resellerReference"] == "KL-778"
     assert booking["pricing"]["net"] == 2 * 10500 and booking["pricing"]["retail"] == 2 * 11000
     assert booking["utcExpiresAt"] is not None
@@ -183,7 +195,7 @@ def test_reserve_confirm_cancel_through_the_sales_engine(octo):
     assert Order.objects.count() == 1
     response, confirmed = post(
         octo,
-        "/bookings/b-1/confirm",
+        f"/bookings/{B1}/confirm",
         {"contact": {"fullName": "Li Lei", "emailAddress": "li@example.com"}},
         "/bookings/{uuid}/confirm",
     )
@@ -197,39 +209,41 @@ def test_reserve_confirm_cancel_through_the_sales_engine(octo):
     pool.refresh_from_db()
     assert pool.held == held - 2
     # Confirming twice changes nothing.
-    _r, twice = post(octo, "/bookings/b-1/confirm", {"contact": {}}, "/bookings/{uuid}/confirm")
+    _r, twice = post(octo, f"/bookings/{B1}/confirm", {"contact": {}}, "/bookings/{uuid}/confirm")
     assert twice["status"] == "CONFIRMED" and Payment.objects.filter(order=order).count() == 1
     sold = Pool.objects.get(pk=pool.pk).sold
     response, cancelled = post(
-        octo, "/bookings/b-1/cancel", {"reason": "guest ill"}, "/bookings/{uuid}/cancel"
+        octo, f"/bookings/{B1}/cancel", {"reason": "guest ill"}, "/bookings/{uuid}/cancel"
     )
     assert response.status_code == 200, cancelled
     assert cancelled["status"] == "CANCELLED"
     assert cancelled["cancellation"]["refund"] == "FULL"
     assert cancelled["cancellation"]["reason"] == "guest ill"
     assert Pool.objects.get(pk=pool.pk).sold == sold - 2
-    _r, fetched = get(octo, "/bookings/b-1", "/bookings/{uuid}")
+    _r, fetched = get(octo, f"/bookings/{B1}", "/bookings/{uuid}")
     assert fetched["status"] == "CANCELLED"
     _r, listed = get(octo, "/bookings", "/bookings/", resellerReference="KL-778")
-    assert [b["uuid"] for b in listed] == ["b-1"]
+    assert [b["uuid"] for b in listed] == [B1]
 
 
 def test_a_hold_expires_and_can_be_extended_before(octo, clock):
     _r, booking = reserve(octo, expirationMinutes=10)
     clock.shift(dt.timedelta(minutes=8))
     response, extended = post(
-        octo, "/bookings/b-1/extend", {"expirationMinutes": 30}, "/bookings/{uuid}/extend"
+        octo, f"/bookings/{B1}/extend", {"expirationMinutes": 30}, "/bookings/{uuid}/extend"
     )
     assert response.status_code == 200 and extended["status"] == "ON_HOLD"
     assert extended["utcExpiresAt"] > booking["utcExpiresAt"]
     held = slot_pool().held
     clock.shift(dt.timedelta(minutes=31))
-    response, err = post(octo, "/bookings/b-1/confirm", {"contact": {}}, "/bookings/{uuid}/confirm")
+    response, err = post(
+        octo, f"/bookings/{B1}/confirm", {"contact": {}}, "/bookings/{uuid}/confirm"
+    )
     assert response.status_code == 400 and err["error"] == "INVALID_BOOKING_UUID"
     assert slot_pool().held == held - 2  # the places went back
-    _r, fetched = get(octo, "/bookings/b-1", "/bookings/{uuid}")
+    _r, fetched = get(octo, f"/bookings/{B1}", "/bookings/{uuid}")
     assert fetched["status"] == "EXPIRED"
-    response, err = post(octo, "/bookings/b-1/extend", {}, "/bookings/{uuid}/extend")
+    response, err = post(octo, f"/bookings/{B1}/extend", {}, "/bookings/{uuid}/extend")
     assert err["error"] == "UNPROCESSABLE_ENTITY"
 
 
@@ -239,11 +253,11 @@ def test_sold_out_and_bad_bookings_change_nothing(octo):
     Pool.objects.filter(pk=pool.pk).update(capacity=pool.held + pool.sold, reserved=0)
     response, err = reserve(octo)
     assert response.status_code == 400 and err["error"] == "UNPROCESSABLE_ENTITY"
-    response, err = reserve(octo, uuid="b-2", unitItems=[{"unitId": "child"}])
+    response, err = reserve(octo, uuid=B2, unitItems=[{"unitId": "child"}])
     assert err == {**err, "error": "INVALID_UNIT_ID", "unitId": "child"}
-    response, err = reserve(octo, uuid="b-3", availabilityId="2027-01-11T10:00:00+08:00")
+    response, err = reserve(octo, uuid=B3, availabilityId="2027-01-11T10:00:00+08:00")
     assert err["error"] == "INVALID_AVAILABILITY_ID"
-    response, err = reserve(octo, uuid="b-4", availabilityId="2026-01-05T09:30:00+08:00")
+    response, err = reserve(octo, uuid=B4, availabilityId="2026-01-05T09:30:00+08:00")
     assert err["error"] == "INVALID_AVAILABILITY_ID"  # in the past
     response = octo.post("/octo/bookings", b"{not json", content_type="application/json")
     assert check(response, "POST", "/bookings/")["error"] == "BAD_REQUEST"
@@ -254,7 +268,9 @@ def test_sold_out_and_bad_bookings_change_nothing(octo):
 
 def test_a_used_ticket_is_redeemed_and_the_partner_is_told(octo):
     reserve(octo, units=1)
-    _r, confirmed = post(octo, "/bookings/b-1/confirm", {"contact": {}}, "/bookings/{uuid}/confirm")
+    _r, confirmed = post(
+        octo, f"/bookings/{B1}/confirm", {"contact": {}}, "/bookings/{uuid}/confirm"
+    )
     code = confirmed["unitItems"][0]["ticket"]["deliveryOptions"][0]["deliveryValue"]
     with receiver() as r:
         point_at("klook", r.url)
@@ -264,15 +280,15 @@ def test_a_used_ticket_is_redeemed_and_the_partner_is_told(octo):
             message = OutboxMessage.objects.get()
             assert message.topic == "booking.redeemed"
             assert [d.ok for d in outbox_run(worker="w")] == [True]
-            _r, fetched = get(octo, "/bookings/b-1", "/bookings/{uuid}")
+            _r, fetched = get(octo, f"/bookings/{B1}", "/bookings/{uuid}")
     assert fetched["status"] == "REDEEMED" and fetched["utcRedeemedAt"]
     (req,) = r.requests
-    assert req["body"]["event"] == "redeemed" and req["body"]["reference"] == "b-1"
+    assert req["body"]["event"] == "redeemed" and req["body"]["reference"] == B1
     # OCTO's webhook: the booking as the API shows it, valid against the spec's Booking schema.
     notice = req["body"]["booking"]
     validate(notice, "Booking")
-    assert notice["uuid"] == "b-1" and notice["status"] == "REDEEMED"
-    _response, err = post(octo, "/bookings/b-1/cancel", {}, "/bookings/{uuid}/cancel")
+    assert notice["uuid"] == B1 and notice["status"] == "REDEEMED"
+    _response, err = post(octo, f"/bookings/{B1}/cancel", {}, "/bookings/{uuid}/cancel")
     assert err["error"] == "UNPROCESSABLE_ENTITY"
 
 
@@ -284,11 +300,12 @@ def test_the_reference_client_walks_the_documented_flow(demo, clock):
     assert octo.supplier()["id"] == "yunling"
     product = next(p for p in octo.products() if p["reference"] == "adult")
     slots = octo.availability(product["id"], MON.isoformat())
-    booking = octo.reserve(product["id"], slots[1]["id"], units=2, uuid="doc-1")
+    booking = octo.reserve(product["id"], slots[1]["id"], units=2, uuid=DOC1)
     assert booking["status"] == "ON_HOLD"
-    assert octo.confirm("doc-1", {"fullName": "Li Lei"})["status"] == "CONFIRMED"
-    assert octo.booking("doc-1")["pricing"]["net"] == 21000
-    assert octo.cancel("doc-1", "guest ill")["status"] == "CANCELLED"
+    assert octo.update(DOC1, {"notes": "by the gate"})["notes"] == "by the gate"
+    assert octo.confirm(DOC1, {"fullName": "Li Lei"})["status"] == "CONFIRMED"
+    assert octo.booking(DOC1)["pricing"]["net"] == 21000
+    assert octo.cancel(DOC1, "guest ill")["status"] == "CANCELLED"
     with pytest.raises(PartnerError) as info:
-        octo.booking("doc-2")
+        octo.booking(DOC2)
     assert info.value.status == 400 and info.value.body["error"] == "INVALID_BOOKING_UUID"

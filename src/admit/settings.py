@@ -215,6 +215,8 @@ ADMIT_HOLD_MINUTES = int(os.environ.get("ADMIT_HOLD_MINUTES", "15"))
 ADMIT_SALE_DAYS_AHEAD = int(os.environ.get("ADMIT_SALE_DAYS_AHEAD", "365"))
 ADMIT_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("ADMIT_OUTBOX_MAX_ATTEMPTS", "8"))
 ADMIT_OUTBOX_BACKOFF_SECONDS = int(os.environ.get("ADMIT_OUTBOX_BACKOFF_SECONDS", "30"))
+# With ADMIT_REDIS_URL: the Redis list that wakes `admit worker` (the table stays the queue).
+ADMIT_OUTBOX_REDIS_KEY = os.environ.get("ADMIT_OUTBOX_REDIS_KEY", "admit:outbox")
 ADMIT_SANDBOX_PAY_KEY = os.environ.get("ADMIT_SANDBOX_PAY_KEY", "")
 
 # --- Text messages --------------------------------------------------------------------------

@@ -9,8 +9,8 @@ signature of a notice Admit sends (``Admit-Signature: v1=hex(HMAC-SHA256(secret,
     octo = OctoClient("http://127.0.0.1:8000", key="prt_demo_klook_key")
     product = octo.products()[0]
     slots = octo.availability(product["id"], "2027-01-11")
-    booking = octo.reserve(product["id"], slots[0]["id"], units=2, uuid="my-uuid-1")
-    booking = octo.confirm("my-uuid-1", {"fullName": "Li Lei"})
+    booking = octo.reserve(product["id"], slots[0]["id"], units=2)  # a uuid4 is made
+    booking = octo.confirm(booking["uuid"], {"fullName": "Li Lei"})
 """
 
 from __future__ import annotations
@@ -83,12 +83,12 @@ class OctoClient:
         availability_id: str,
         *,
         units: int,
-        uuid: str,
+        uuid: str | None = None,
         unit_id: str = "adult",
         expiration_minutes: int | None = None,
     ) -> Any:
         body: dict[str, Any] = {
-            "uuid": uuid,
+            "uuid": uuid or str(uuid_lib.uuid4()),  # the idempotency key: keep it for retries
             "productId": product_id,
             "optionId": "DEFAULT",
             "availabilityId": availability_id,
@@ -97,6 +97,10 @@ class OctoClient:
         if expiration_minutes is not None:
             body["expirationMinutes"] = expiration_minutes
         return self._call("POST", "/bookings", body)
+
+    def update(self, uuid: str, changes: dict[str, Any]) -> Any:
+        """``PATCH /bookings/{uuid}``: e.g. ``{"availabilityId": …}`` or ``{"unitItems": …}``."""
+        return self._call("PATCH", f"/bookings/{uuid}", changes)
 
     def confirm(self, uuid: str, contact: dict[str, Any]) -> Any:
         return self._call("POST", f"/bookings/{uuid}/confirm", {"contact": contact})

@@ -55,3 +55,8 @@ class UnknownAvailability(ValidationFailed):
 class UnknownConnector(NotFound):
     code = "unknown_connector"
     default_message = _("No such partner connector.")
+
+
+class WebhookNotFound(NotFound):
+    code = "webhook_not_found"
+    default_message = _("No such webhook of this partner.")

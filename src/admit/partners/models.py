@@ -8,6 +8,8 @@ like any other order. Only a hash of a partner's bearer key is stored.
 
 from __future__ import annotations
 
+import uuid
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -131,6 +133,35 @@ class PartnerBooking(models.Model):
         return f"{self.partner_id}:{self.reference}"
 
 
+class PartnerWebhook(models.Model):
+    """A notice URL an OCTO reseller registered itself (``POST /octo/webhooks``, the
+    ``octo/webhooks`` capability): its events are delivered through the outbox like any notice,
+    in OCTO's shape (``{"webhook": …, "booking": …}``)."""
+
+    class Event(models.TextChoices):
+        BOOKING_UPDATE = "booking_update", _("booking update")
+
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="webhooks"
+    )
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event = models.CharField(_("event"), max_length=40, choices=Event.choices)
+    url = models.URLField(_("URL"), max_length=300)
+    capabilities = models.JSONField(default=list, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    retry_on_error = models.BooleanField(_("retry on error"), default=True)
+    use_contact_language = models.BooleanField(default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("partner webhook")
+        verbose_name_plural = _("partner webhooks")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.url}"
+
+
 class SeenRequest(models.Model):
     """A signed partner request already accepted: the same signature twice is a replay."""
 
@@ -164,6 +195,8 @@ class OutboxMessage(models.Model):
     topic = models.CharField(_("topic"), max_length=60)
     url = models.URLField(_("URL"), max_length=300)
     body = models.TextField(_("body"))
+    headers = models.JSONField(default=dict, blank=True)  # the receiver's own, e.g. a token
+    retry = models.BooleanField(_("retry on error"), default=True)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
     )

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -38,21 +40,30 @@ from admit.sales.models import Order
 from admit.tickets.models import Ticket
 
 from . import errors
-from .models import Partner, PartnerBooking
+from .models import Partner, PartnerBooking, PartnerWebhook
 from .services import (
+    BookingChange,
     BookingRequest,
     booking_cancel,
     booking_confirm,
     booking_extend,
     booking_reserve,
+    booking_update,
     partner_authenticate,
+    webhook_delete,
+    webhook_register,
 )
+from .services.bookings import PartnerActor, current_tickets, unit_uuids
+from .services.webhooks import webhooks_of
 
 log = logging.getLogger(__name__)
 
 OPTION_ID = "DEFAULT"
 PRICING = "octo/pricing"
-CAPABILITIES = [PRICING]
+WEBHOOKS = "octo/webhooks"
+CAPABILITIES = [PRICING, WEBHOOKS]
+WEBHOOK_EVENTS = [PartnerWebhook.Event.BOOKING_UPDATE.value]
+MAX_WEBHOOKS = 20
 MAX_AVAILABILITY_DAYS = 31
 MAX_CALENDAR_DAYS = 366
 UNIT_TYPES = {"adult": "ADULT", "child": "CHILD", "senior": "SENIOR", "student": "STUDENT"}
@@ -160,7 +171,10 @@ def octo_view(*methods: str) -> Callable[[Handler], Callable[..., HttpResponse]]
                     raise OctoError("BAD_REQUEST", f"Use {' or '.join(methods)}", status=405)
                 call = Call(request, _partner(request))
                 data = fn(call, **kwargs)
-                response = JsonResponse(data, safe=False)
+                if isinstance(data, HttpResponse):
+                    response = data  # e.g. 204 No Content
+                else:
+                    response = JsonResponse(data, safe=False)
                 response["Octo-Capabilities"] = ", ".join(call.capabilities)
                 return response
             except OctoError as exc:
@@ -248,7 +262,7 @@ def _products(partner: Partner) -> list[Product]:
 
 def _product(partner: Partner, product_id: Any) -> Product:
     pk = str(product_id or "")
-    if not pk.isdigit():
+    if not (pk.isascii() and pk.isdigit()) or len(pk) > 18:  # "²".isdigit() is true
         raise invalid_product(product_id)
     product = next((p for p in _products(partner) if p.pk == int(pk)), None)
     if product is None:
@@ -523,7 +537,27 @@ def _iso_utc(at: dt.datetime | None) -> str | None:
     return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if at else None
 
 
+def _is_email(value: str) -> bool:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def _contact_in(data: Any) -> dict[str, Any]:
+    """A contact sent by the reseller: its ``emailAddress`` must be one (the spec's format)."""
+    if not isinstance(data, dict):
+        raise bad_request("contact must be an object")
+    email = data.get("emailAddress")
+    if email not in (None, "") and not (isinstance(email, str) and _is_email(email[:200])):
+        raise bad_request("contact.emailAddress is not an email address")
+    return _contact(data)
+
+
 def _contact(data: dict[str, Any]) -> dict[str, Any]:
+    """The contact as OCTO shows it (an address that is no email address is left out)."""
+
     def text(key: str) -> str | None:
         value = data.get(key)
         return str(value)[:200] if value not in (None, "") else None
@@ -532,11 +566,12 @@ def _contact(data: dict[str, Any]) -> dict[str, Any]:
     if full is None and (text("firstName") or text("lastName")):
         full = " ".join(x for x in (text("firstName"), text("lastName")) if x)
     locales = data.get("locales")
+    email = text("emailAddress")
     return {
         "fullName": full,
         "firstName": text("firstName"),
         "lastName": text("lastName"),
-        "emailAddress": text("emailAddress"),
+        "emailAddress": email if email and _is_email(email) else None,
         "phoneNumber": text("phoneNumber"),
         "locales": [str(x)[:20] for x in locales][:10] if isinstance(locales, list) else [],
         "postalCode": text("postalCode"),
@@ -562,8 +597,22 @@ def booking_status(order: Order, tickets: list[Ticket], now: dt.datetime) -> str
 
 def booking_json(call: Viewer, booking: PartnerBooking) -> dict[str, Any]:
     order = Order.objects.select_related("site").get(pk=booking.order_id)
-    line = order.lines.select_related("slot", "product").first()
-    assert line is not None
+    tickets = current_tickets(order)
+    shown: list[tuple[Ticket | None, str]]
+    if tickets:
+        pairs: list[tuple[Ticket | None, str]] = list(
+            zip(tickets, unit_uuids(booking, len(tickets)), strict=True)
+        )
+        # Units the partner removed (refunded while the booking goes on) are no longer shown.
+        gone = (Ticket.Status.REFUNDED, Ticket.Status.VOIDED)
+        kept = [p for p in pairs if p[0] is not None and p[0].status not in gone]
+        shown = kept if booking.cancelled_at is None and kept else pairs
+        line = tickets[-1].line if shown[-1][0] is None else shown[-1][0].line
+    else:
+        found = order.lines.select_related("slot").order_by("-pk").first()
+        assert found is not None
+        line = found
+        shown = [(None, u) for u in unit_uuids(booking, line.quantity)]
     product = (
         Product.objects.filter(pk=line.product_id)
         .select_related("site", "category")
@@ -574,7 +623,6 @@ def booking_json(call: Viewer, booking: PartnerBooking) -> dict[str, Any]:
         )
         .get()
     )
-    tickets = list(Ticket.objects.filter(order=order).order_by("pk"))
     now = timezone.now()
     status = booking_status(order, tickets, now)
     redeemed = (
@@ -594,10 +642,8 @@ def booking_json(call: Viewer, booking: PartnerBooking) -> dict[str, Any]:
     unit_price = Decimal(line.unit_price)
     prices = _prices(call.partner, product, line.date)
     retail = prices[1] if prices else unit_price
-    uuids = list(booking.unit_uuids)
     units = []
-    per: list[Ticket | None] = list(tickets) if tickets else [None] * line.quantity
-    for i, ticket in enumerate(per):
+    for ticket, unit_uuid in shown:
         item_status = status
         used_at = None
         if ticket is not None:
@@ -607,7 +653,7 @@ def booking_json(call: Viewer, booking: PartnerBooking) -> dict[str, Any]:
             elif ticket.status not in (Ticket.Status.VALID,):
                 item_status = "CANCELLED"
         unit: dict[str, Any] = {
-            "uuid": uuids[i] if i < len(uuids) else f"{booking.reference}-{i + 1}",
+            "uuid": unit_uuid,
             "resellerReference": None,
             "supplierReference": ticket.serial if ticket is not None else None,
             "unitId": _unit_id(product),
@@ -673,19 +719,20 @@ def booking_json(call: Viewer, booking: PartnerBooking) -> dict[str, Any]:
         "unitItems": units,
     }
     if call.pricing:
-        out["pricing"] = {
-            **_pricing(unit_price, retail, line.quantity),
-            "net": _minor(Decimal(order.total)),
-        }
+        priced = [t for t, _u in shown if t is not None]
+        net = sum((Decimal(t.price) for t in priced), Decimal(0)) if priced else order.total
+        out["pricing"] = {**_pricing(unit_price, retail, len(shown)), "net": _minor(Decimal(net))}
     return out
 
 
 def _reference(value: Any) -> str:
+    """The booking's ``uuid`` (the specification's format: a UUID), one made when none is sent."""
     if value is None:
         return str(uuid_lib.uuid4())
-    if not isinstance(value, str) or not value.strip() or len(value) > 64:
-        raise invalid_uuid(value)
-    return value.strip()
+    try:
+        return str(uuid_lib.UUID(str(value).strip()))
+    except ValueError:
+        raise invalid_uuid(value, "not a UUID") from None
 
 
 # --- views --------------------------------------------------------------------------------------
@@ -718,7 +765,14 @@ def capabilities(call: Call) -> list[dict[str, Any]]:
             "required": False,
             "dependencies": [],
             "docs": "https://docs.octo.travel/octo-api-pricing/pricing",
-        }
+        },
+        {
+            "id": WEBHOOKS,
+            "revision": 1,
+            "required": False,
+            "dependencies": [],
+            "docs": "https://docs.octo.travel/octo-api-webhooks/webhooks",
+        },
     ]
 
 
@@ -822,7 +876,7 @@ def bookings(call: Call) -> Any:
     minutes = body.get("expirationMinutes")
     if minutes is not None and (not isinstance(minutes, int) or isinstance(minutes, bool)):
         raise bad_request("expirationMinutes must be a whole number")
-    contact = _contact(body["contact"]) if isinstance(body.get("contact"), dict) else {}
+    contact = _contact_in(body["contact"]) if body.get("contact") is not None else {}
     booking, _created = booking_reserve(
         partner=call.partner,
         request=BookingRequest(
@@ -873,21 +927,97 @@ def _booking(call: Call, reference: str) -> PartnerBooking:
     return booking
 
 
-@octo_view("GET")
+@octo_view("GET", "PATCH")
 def booking_detail(call: Call, reference: str) -> dict[str, Any]:
+    if call.request.method == "PATCH":
+        return _booking_patch(call, reference)
     return booking_json(call, _booking(call, reference))
+
+
+def _booked_product(booking: PartnerBooking) -> Product:
+    line = booking.order.lines.order_by("-pk").first()
+    assert line is not None
+    return (
+        Product.objects.filter(pk=line.product_id)
+        .select_related("site", "category")
+        .prefetch_related("zones", "components__zone")
+        .get()
+    )
+
+
+def _optional_text(body: dict[str, Any], field: str, limit: int) -> str | None:
+    if field not in body:
+        return None
+    value = body[field]
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise bad_request(f"{field} must be a string")
+    return value[:limit]
+
+
+def _booking_patch(call: Call, reference: str) -> dict[str, Any]:
+    """``PATCH /bookings/{uuid}``: change what the body names; the rest stays."""
+    body = call.body()
+    booking = _booking(call, reference)
+    product = _booked_product(booking)
+    if "productId" in body and _product(call.partner, body["productId"]).pk != product.pk:
+        raise unprocessable("A booking's product cannot be changed: cancel it and book again")
+    if "optionId" in body and body["optionId"] != OPTION_ID:
+        raise invalid_option(body["optionId"])
+    day = start = None
+    if "availabilityId" in body:
+        day, start = parse_availability_id(product, body["availabilityId"])
+    units = None
+    if "unitItems" in body:
+        items = body["unitItems"]
+        if not isinstance(items, list) or not items or len(items) > 200:
+            raise bad_request("unitItems must list 1 to 200 units")
+        chosen = []
+        for item in items:
+            if not isinstance(item, dict) or item.get("unitId") != _unit_id(product):
+                raise OctoError(
+                    "INVALID_UNIT_ID",
+                    "The unitId was missing or invalid",
+                    unitId=str(item.get("unitId") if isinstance(item, dict) else item),
+                )
+            given = item.get("uuid")
+            chosen.append(str(given)[:64] if given else str(uuid_lib.uuid4()))
+        if len(set(chosen)) != len(chosen):
+            raise bad_request("unitItems name one uuid twice")
+        units = tuple(chosen)
+    minutes = body.get("expirationMinutes")
+    if minutes is not None and (
+        not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1
+    ):
+        raise bad_request("expirationMinutes must be a whole number of minutes")
+    contact = _contact_in(body["contact"]) if body.get("contact") is not None else None
+    updated = booking_update(
+        partner=call.partner,
+        reference=booking.reference,
+        change=BookingChange(
+            day=day,
+            start=start,
+            units=units,
+            contact=contact,
+            notes=_optional_text(body, "notes", 500),
+            reseller_reference=_optional_text(body, "resellerReference", 100),
+            hold_minutes=minutes,
+        ),
+    )
+    return booking_json(call, updated)
 
 
 @octo_view("POST")
 def booking_confirm_view(call: Call, reference: str) -> dict[str, Any]:
     body = call.body()
-    contact = body.get("contact")
-    if not isinstance(contact, dict):
+    if "contact" not in body:
         raise bad_request("contact is required")
+    contact = body["contact"]
     booking = booking_confirm(
         partner=call.partner,
         reference=reference,
-        contact=_contact(contact),
+        contact=_contact_in(contact),
         reseller_reference=str(body["resellerReference"])[:100]
         if body.get("resellerReference")
         else None,
@@ -913,3 +1043,86 @@ def booking_extend_view(call: Call, reference: str) -> dict[str, Any]:
     return booking_json(
         call, booking_extend(partner=call.partner, reference=reference, minutes=minutes)
     )
+
+
+# --- webhooks (the octo/webhooks capability) ---------------------------------------------------
+
+
+def webhook_json(hook: PartnerWebhook) -> dict[str, Any]:
+    return {
+        "id": str(hook.uuid),
+        "event": hook.event,
+        "url": hook.url,
+        "retryOnError": hook.retry_on_error,
+        "useContactLanguage": hook.use_contact_language,
+        "headers": dict(hook.headers or {}),
+        "capabilities": list(hook.capabilities or []),
+    }
+
+
+def webhook_payload(hook: PartnerWebhook, booking: PartnerBooking) -> dict[str, Any]:
+    """What a ``booking_update`` webhook receives: the webhook and the booking, rendered with the
+    capabilities the reseller asked for when it registered the webhook."""
+    viewer = NoticeViewer(hook.partner, pricing=PRICING in (hook.capabilities or []))
+    return {"webhook": webhook_json(hook), "booking": booking_json(viewer, booking)}
+
+
+def _flag(body: dict[str, Any], field: str, default: bool) -> bool:
+    value = body.get(field, default)
+    if not isinstance(value, bool):
+        raise bad_request(f"{field} must be true or false")
+    return value
+
+
+@octo_view("GET", "POST")
+def webhooks(call: Call) -> Any:
+    if call.request.method == "GET":
+        return [webhook_json(h) for h in webhooks_of(call.partner)]
+    body = call.body()
+    event = body.get("event")
+    if event not in WEBHOOK_EVENTS:
+        raise bad_request(f"event must be one of: {', '.join(WEBHOOK_EVENTS)}")
+    url = body.get("url")
+    if not isinstance(url, str) or len(url) > 300:
+        raise bad_request("url must be an http or https URL (at most 300 characters)")
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        raise bad_request("url must be an http or https URL (at most 300 characters)") from None
+    headers = body.get("headers") or {}
+    if (
+        not isinstance(headers, dict)
+        or len(headers) > 20
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+        or any(
+            len(k) > 100 or len(v) > 1000 or "\n" in k + v or "\r" in k + v
+            for k, v in headers.items()
+        )
+    ):
+        raise bad_request("headers must map at most 20 header names to values (text, one line)")
+    if len(webhooks_of(call.partner)) >= MAX_WEBHOOKS:
+        raise unprocessable(f"At most {MAX_WEBHOOKS} webhooks: delete one first")
+    hook = webhook_register(
+        partner=call.partner,
+        event=event,
+        url=url,
+        capabilities=[c for c in call.capabilities if c in CAPABILITIES],
+        headers=headers,
+        retry_on_error=_flag(body, "retryOnError", True),
+        use_contact_language=_flag(body, "useContactLanguage", False),
+        actor=PartnerActor(call.partner),
+    )
+    return webhook_json(hook)
+
+
+@octo_view("DELETE")
+def webhook_detail(call: Call, webhook_id: str) -> HttpResponse:
+    try:
+        webhook_delete(
+            partner=call.partner, webhook_id=webhook_id, actor=PartnerActor(call.partner)
+        )
+    except errors.WebhookNotFound:
+        raise OctoError(
+            "BAD_REQUEST", "The webhook id was missing or invalid", webhookId=webhook_id[:64]
+        ) from None
+    return HttpResponse(status=204)

@@ -20,4 +20,6 @@ urlpatterns = [
     ),
     re_path(r"^bookings/(?P<reference>[^/]+)/cancel/?$", octo.booking_cancel_view, name="cancel"),
     re_path(r"^bookings/(?P<reference>[^/]+)/extend/?$", octo.booking_extend_view, name="extend"),
+    re_path(r"^webhooks/?$", octo.webhooks, name="webhooks"),
+    re_path(r"^webhooks/(?P<webhook_id>[^/]+)/?$", octo.webhook_detail, name="webhook"),
 ]

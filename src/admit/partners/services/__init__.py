@@ -1,11 +1,14 @@
 """Every write of the partners app. Callers import from here."""
 
+from . import wakeup
 from .bookings import (
+    BookingChange,
     BookingRequest,
     booking_cancel,
     booking_confirm,
     booking_extend,
     booking_reserve,
+    booking_update,
 )
 from .outbox import (
     Delivery,
@@ -16,14 +19,17 @@ from .outbox import (
     outbox_run,
 )
 from .partners import partner_authenticate, partner_key_issue, partner_save
+from .webhooks import webhook_delete, webhook_register, webhooks_of
 
 __all__ = [
+    "BookingChange",
     "BookingRequest",
     "Delivery",
     "booking_cancel",
     "booking_confirm",
     "booking_extend",
     "booking_reserve",
+    "booking_update",
     "outbox_claim",
     "outbox_deliver",
     "outbox_put",
@@ -32,4 +38,8 @@ __all__ = [
     "partner_authenticate",
     "partner_key_issue",
     "partner_save",
+    "wakeup",
+    "webhook_delete",
+    "webhook_register",
+    "webhooks_of",
 ]

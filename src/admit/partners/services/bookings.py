@@ -28,6 +28,7 @@ from admit.tickets.models import Ticket
 
 from ..errors import BookingNotChangeable, BookingNotFound, ReferenceReused, UnknownAvailability
 from ..models import Partner, PartnerBooking
+from .notices import notify
 
 MAX_HOLD_MINUTES = 24 * 60
 
@@ -204,6 +205,7 @@ def booking_confirm(
             sales.order_pay(
                 order=order, method=PaymentMethod.ACCOUNT, amount=None, actor=PartnerActor(partner)
             )
+            notify(_booking(partner, reference), "confirmed")
     except sales_errors.OrderNotPending:
         order.refresh_from_db()
         if order.status != Order.Status.PAID:  # expired or cancelled meanwhile
@@ -224,9 +226,11 @@ def booking_cancel(
     actor = PartnerActor(partner)
     if booking.cancelled_at is not None:
         return booking
+    held = False
     with transaction.atomic():
         if order.status == Order.Status.PENDING:
             sales.order_cancel(order=order, actor=actor, now=now)
+            held = True
         elif order.status == Order.Status.PAID:
             tickets = list(Ticket.objects.filter(order=order))
             if any(t.entries_used or t.status == Ticket.Status.USED for t in tickets):
@@ -242,6 +246,8 @@ def booking_cancel(
         )
         if not updated:  # a concurrent cancel got there first; this one rolls back
             transaction.set_rollback(True)
+        elif held:  # a refund tells the partner itself
+            notify(_booking(partner, reference), "cancelled")
     return _booking(partner, reference)
 
 
@@ -271,3 +277,184 @@ def bookings_of(partner: Partner, references: Sequence[str]) -> list[PartnerBook
             "order"
         )
     )
+
+
+@dataclass(frozen=True)
+class BookingChange:
+    """What a partner changes in its booking (OCTO's ``PATCH /bookings/{uuid}``); None: keep.
+
+    ``units`` lists the booking's units after the change by their uuids: those of units it has
+    are kept, others are new; a unit left out is removed."""
+
+    day: dt.date | None = None
+    start: dt.time | None = None  # with ``day``: the new time slot (None: the day)
+    units: tuple[str, ...] | None = None
+    contact: dict[str, Any] | None = None
+    notes: str | None = None
+    reseller_reference: str | None = None
+    hold_minutes: int | None = None
+
+
+def current_tickets(order: Order) -> list[Ticket]:
+    """The order's tickets as the partner's units, in their order: a date change's old tickets
+    (exchanged) are replaced by the new ones, which keep their units."""
+    return [
+        t
+        for t in Ticket.objects.filter(order=order).select_related("line__slot").order_by("pk")
+        if t.status != Ticket.Status.EXCHANGED
+    ]
+
+
+def unit_uuids(booking: PartnerBooking, count: int) -> list[str]:
+    """The uuids of the booking's ``count`` units (made up for units that came without one)."""
+    known = [str(u) for u in booking.unit_uuids or []]
+    return [
+        known[i] if i < len(known) and known[i] else f"{booking.reference}-{i + 1}"
+        for i in range(count)
+    ]
+
+
+def booking_update(
+    *, partner: Partner, reference: str, change: BookingChange, now: dt.datetime | None = None
+) -> PartnerBooking:
+    """Change a booking that can still be cancelled (held, or confirmed and not used): its time
+    slot or date, its units, its contact, notes or reseller reference, how long it is held.
+
+    Held: a new time or number of units re-places the order (the new one is held first, then
+    the old one cancelled, in one transaction: if the new places are not there nothing
+    changes). Confirmed: a new time is a date change (改签) of the unused tickets, any price
+    difference charged to or paid back to the partner's account; units left out are refunded
+    (product refund rules); units cannot be added (book again). Refused: nothing changes."""
+    now = now or timezone.now()
+    booking = _booking(partner, reference)
+    order = booking.order
+    if order.status == Order.Status.PENDING and order.expires_at and order.expires_at < now:
+        sales.order_expire(order_id=order.pk, now=now)
+        raise BookingNotChangeable(code="booking_expired", details={"reference": booking.reference})
+    if booking.cancelled_at is not None or order.status not in (
+        Order.Status.PENDING,
+        Order.Status.PAID,
+    ):
+        raise BookingNotChangeable(details={"reference": booking.reference, "status": order.status})
+    if change.units is not None and not change.units:
+        raise BookingNotChangeable(code="no_units", details={"reference": booking.reference})
+    actor = PartnerActor(partner)
+    told = False
+    with transaction.atomic():
+        if order.status == Order.Status.PENDING:
+            _update_held(booking, change, actor, now)
+        else:
+            told = _update_confirmed(booking, change, actor, now)
+        fields: dict[str, Any] = {"updated_at": now}
+        if change.contact is not None:
+            fields["contact"] = change.contact
+        if change.notes is not None:
+            fields["notes"] = change.notes[:500]
+        if change.reseller_reference is not None:
+            fields["reseller_reference"] = change.reseller_reference[:100]
+        PartnerBooking.objects.filter(pk=booking.pk).update(**fields)
+        booking = _booking(partner, reference)
+        if not told:  # a date change or a refund has told the partner already
+            notify(booking, "updated")
+    return booking
+
+
+def _update_held(
+    booking: PartnerBooking, change: BookingChange, actor: Any, now: dt.datetime
+) -> None:
+    order = booking.order
+    line = order.lines.select_related("slot", "product").order_by("-pk").first()
+    assert line is not None
+    uuids = unit_uuids(booking, line.quantity)
+    units = list(change.units) if change.units is not None else uuids
+    held_start = line.slot.start if line.slot is not None else None
+    day = change.day or line.date
+    start = change.start if change.day else held_start
+    moved = change.day is not None and (day, start) != (line.date, held_start)
+    until = order.expires_at or now
+    if change.hold_minutes is not None:
+        until = now + dt.timedelta(minutes=max(1, min(change.hold_minutes, MAX_HOLD_MINUTES)))
+    if moved or len(units) != line.quantity:
+        product = (
+            Product.objects.filter(pk=line.product_id)
+            .select_related("site")
+            .prefetch_related("zones", "components__zone")
+            .get()
+        )
+        slot = _slot(booking.partner, product, day, start) if moved else line.slot_id
+        new_order = sales.order_place(
+            channel=booking.partner.channel.code,
+            lines=[sales.LineRequest(product=product.pk, date=day, quantity=len(units), slot=slot)],
+            actor=actor,
+            contact_name=order.contact_name,
+            contact_phone=order.contact_phone,
+            account=booking.partner.account,
+            now=now,
+        )
+        until = max(until, now + dt.timedelta(minutes=1))
+        sales.order_hold_extend(order=new_order, until=until, actor=actor, now=now)
+        sales.order_cancel(order=order, actor=actor, now=now)
+        PartnerBooking.objects.filter(pk=booking.pk).update(order=new_order, unit_uuids=units)
+    else:
+        PartnerBooking.objects.filter(pk=booking.pk).update(unit_uuids=units)
+        if change.hold_minutes is not None:
+            sales.order_hold_extend(order=order, until=until, actor=actor, now=now)
+
+
+def _update_confirmed(
+    booking: PartnerBooking, change: BookingChange, actor: Any, now: dt.datetime
+) -> bool:
+    """Refund the units left out, then move the rest; True when a notice went out already."""
+    order = booking.order
+    tickets = current_tickets(order)
+    uuids = unit_uuids(booking, len(tickets))
+    unit_of = {t.pk: u for t, u in zip(tickets, uuids, strict=True)}
+    live = [t for t in tickets if t.status == Ticket.Status.VALID]
+    used = [t for t in tickets if t.status == Ticket.Status.USED or t.entries_used]
+    told = False
+    if change.units is not None:
+        if set(change.units) - {unit_of[t.pk] for t in live + used}:
+            raise BookingNotChangeable(
+                code="units_cannot_be_added", details={"reference": booking.reference}
+            )
+        removed = [t for t in live if unit_of[t.pk] not in change.units]
+        if any(unit_of[t.pk] not in change.units for t in used):
+            raise BookingNotChangeable(
+                code="booking_used", details={"reference": booking.reference}
+            )
+        if removed:
+            sales.order_refund(
+                order=order, actor=actor, ticket_ids=[t.pk for t in removed], reason="partner"
+            )
+            live = [t for t in live if t not in removed]
+            told = True
+    if change.day is not None and live:
+        line = live[0].line
+        current = (line.date, line.slot.start if line.slot_id and line.slot else None)
+        if (change.day, change.start) != current:
+            if used:
+                raise BookingNotChangeable(
+                    code="booking_used", details={"reference": booking.reference}
+                )
+            product = (
+                Product.objects.filter(pk=line.product_id)
+                .select_related("site")
+                .prefetch_related("zones", "components__zone")
+                .get()
+            )
+            slot = _slot(booking.partner, product, change.day, change.start)
+            issued = sales.order_reschedule(
+                order=order,
+                actor=actor,
+                date=change.day,
+                slot=slot,
+                ticket_ids=[t.pk for t in live],
+                payment={"method": PaymentMethod.ACCOUNT},
+                now=now,
+            )
+            for old, new in zip(live, issued, strict=True):
+                unit_of[new.pk] = unit_of[old.pk]
+            told = True
+    units = [unit_of[t.pk] for t in current_tickets(order)]
+    PartnerBooking.objects.filter(pk=booking.pk).update(unit_uuids=units)
+    return told

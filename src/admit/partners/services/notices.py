@@ -14,7 +14,7 @@ from typing import Any
 from admit.sales.models import Order
 from admit.tickets.models import Ticket
 
-from ..models import Partner, PartnerBooking
+from ..models import Partner, PartnerBooking, PartnerWebhook
 from .outbox import outbox_put
 from .partners import partner_channels
 
@@ -42,6 +42,34 @@ def payload(booking: PartnerBooking, event: str, **data: Any) -> dict[str, Any]:
     return out
 
 
+def notify(booking: PartnerBooking, event: str, **data: Any) -> None:
+    """Queue the notice of ``event`` inside the writer's transaction: to the partner's notice
+    URL (set in the back office) and, for an OCTO reseller, to each ``booking_update`` webhook it
+    registered, in OCTO's shape ``{"webhook": …, "booking": …}``."""
+    partner = booking.partner
+    outbox_put(topic=f"booking.{event}", partner=partner, payload=payload(booking, event, **data))
+    if partner.kind != Partner.Kind.OCTO:
+        return
+    hooks = list(
+        PartnerWebhook.objects.filter(
+            partner=partner, event=PartnerWebhook.Event.BOOKING_UPDATE
+        ).order_by("pk")
+    )
+    if not hooks:
+        return
+    from ..octo import webhook_payload  # the API's renderer, above the services
+
+    for hook in hooks:
+        outbox_put(
+            topic="octo.booking_update",
+            partner=partner,
+            url=hook.url,
+            payload=webhook_payload(hook, booking),
+            headers=hook.headers,
+            retry=hook.retry_on_error,
+        )
+
+
 def on_ticket_used(
     *, ticket_id: int, channel_id: int | None, persons: int, at: dt.datetime, **_: Any
 ) -> None:
@@ -53,13 +81,7 @@ def on_ticket_used(
     booking = _booking_of_order(row["order_id"])
     if booking is None:
         return
-    outbox_put(
-        topic="booking.redeemed",
-        partner=booking.partner,
-        payload=payload(
-            booking, "redeemed", ticket=row["serial"], persons=persons, at=at.isoformat()
-        ),
-    )
+    notify(booking, "redeemed", ticket=row["serial"], persons=persons, at=at.isoformat())
 
 
 def _order_notice(order_id: int, event: str, **data: Any) -> None:
@@ -69,9 +91,7 @@ def _order_notice(order_id: int, event: str, **data: Any) -> None:
     booking = _booking_of_order(order_id)
     if booking is None:
         return
-    outbox_put(
-        topic=f"booking.{event}", partner=booking.partner, payload=payload(booking, event, **data)
-    )
+    notify(booking, event, **data)
 
 
 def on_order_refunded(*, order_id: int, tickets: Sequence[str], amount: Any, **_: Any) -> None:

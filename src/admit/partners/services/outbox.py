@@ -17,9 +17,11 @@ import hmac
 import json
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable
+from base64 import b64encode
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,8 +34,10 @@ from admit.core.models import AuditEntry
 from admit.core.services import audit_record
 
 from ..models import OutboxMessage, Partner
+from .wakeup import wake_on_commit
 
 USER_AGENT = "Admit-Outbox/1"
+RESERVED_HEADERS = {"content-type", "content-length", "user-agent", "host"}
 
 
 def max_attempts() -> int:
@@ -54,23 +58,34 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def outbox_put(
-    *, topic: str, payload: dict[str, Any], partner: Partner | None = None, url: str = ""
+    *,
+    topic: str,
+    payload: dict[str, Any],
+    partner: Partner | None = None,
+    url: str = "",
+    headers: dict[str, str] | None = None,
+    retry: bool = True,
 ) -> OutboxMessage | None:
     """Queue a call inside the caller's transaction. To a partner's notice URL unless ``url``
-    is given; nothing is queued for a partner without one."""
+    is given; nothing is queued for a partner without one. ``headers`` are the receiver's own
+    (sent along, never replacing Admit's); ``retry=False``: one attempt only."""
     if not connection.in_atomic_block:
         raise RuntimeError("outbox_put belongs inside the transaction of the change it tells of")
     target = url or (partner.webhook_url if partner is not None else "")
     if not target:
         return None
     now = timezone.now()
-    return OutboxMessage.objects.create(
+    message = OutboxMessage.objects.create(
         partner=partner,
         topic=topic[:60],
         url=target,
         body=json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str),
+        headers=dict(headers or {}),
+        retry=retry,
         next_attempt_at=now,
     )
+    wake_on_commit(message.pk)
+    return message
 
 
 def _due(now: dt.datetime) -> Q:
@@ -80,15 +95,22 @@ def _due(now: dt.datetime) -> Q:
 
 
 def outbox_claim(
-    *, worker: str, limit: int = 20, now: dt.datetime | None = None, lease_seconds: int = 60
+    *,
+    worker: str,
+    limit: int = 20,
+    now: dt.datetime | None = None,
+    lease_seconds: int = 60,
+    ids: Sequence[int] | None = None,
 ) -> list[int]:
     """Claim up to ``limit`` due messages for ``worker``: one conditional UPDATE each, committed
-    at once, so a message is claimed by one worker at a time on every database."""
+    at once, so a message is claimed by one worker at a time on every database. ``ids``: only
+    those (a Redis wake-up names them), still only if due."""
     now = now or timezone.now()
+    due = OutboxMessage.objects.filter(_due(now), next_attempt_at__lte=now)
+    if ids is not None:
+        due = due.filter(pk__in=list(ids))
     candidates = list(
-        OutboxMessage.objects.filter(_due(now), next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[: limit * 2]
+        due.order_by("next_attempt_at", "id").values_list("pk", flat=True)[: limit * 2]
     )
     claimed: list[int] = []
     for pk in candidates:
@@ -131,6 +153,15 @@ def http_send(url: str, body: bytes, headers: dict[str, str], timeout: float) ->
     """POST and return the status code (an HTTP error's code too)."""
     if not url.startswith(("http://", "https://")):
         raise ValueError("only http and https notice URLs")
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is not None:  # https://user:pass@host/…: HTTP basic authentication
+        credentials = f"{urllib.parse.unquote(parts.username)}:"
+        credentials += urllib.parse.unquote(parts.password or "")
+        headers = {**headers, "Authorization": "Basic " + b64encode(credentials.encode()).decode()}
+        netloc = parts.hostname or ""
+        netloc = f"[{netloc}]" if ":" in netloc else netloc
+        netloc += f":{parts.port}" if parts.port else ""
+        url = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with _OPENER.open(request, timeout=timeout) as response:
@@ -140,7 +171,13 @@ def http_send(url: str, body: bytes, headers: dict[str, str], timeout: float) ->
 
 
 def headers_for(message: OutboxMessage, body: bytes, now: dt.datetime) -> dict[str, str]:
+    own = {
+        str(k)[:100]: str(v)[:1000]
+        for k, v in (message.headers or {}).items()
+        if str(k).lower() not in RESERVED_HEADERS and not str(k).lower().startswith("admit-")
+    }
     headers = {
+        **own,
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": USER_AGENT,
         "Admit-Message-Id": str(message.pk),
@@ -195,7 +232,7 @@ def record_success(message: OutboxMessage, worker: str, now: dt.datetime) -> boo
 
 def record_failure(message: OutboxMessage, worker: str, error: str, now: dt.datetime) -> bool:
     """Back off, or give up after the last attempt. True when it became a dead letter."""
-    dead = message.attempts >= max_attempts()
+    dead = not message.retry or message.attempts >= max_attempts()
     OutboxMessage.objects.filter(
         pk=message.pk, status=OutboxMessage.Status.PENDING, lease_owner=worker[:64]
     ).update(
@@ -214,11 +251,13 @@ def outbox_run(
     send: Sender = http_send,
     log: Callable[[Delivery], None] = lambda _d: None,
     lease_seconds: int = 60,
+    ids: Sequence[int] | None = None,
 ) -> list[Delivery]:
-    """One round: claim what is due and deliver it. Returns what happened to each message."""
+    """One round: claim what is due (of ``ids`` only, when given) and deliver it. Returns what
+    happened to each message."""
     worker = worker or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     done = []
-    for pk in outbox_claim(worker=worker, limit=limit, lease_seconds=lease_seconds):
+    for pk in outbox_claim(worker=worker, limit=limit, lease_seconds=lease_seconds, ids=ids):
         delivery = outbox_deliver(message_id=pk, worker=worker, send=send)
         log(delivery)
         done.append(delivery)

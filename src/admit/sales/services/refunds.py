@@ -19,7 +19,7 @@ from admit.core import hooks
 from admit.core.money import FEN
 from admit.core.services import actor_label
 from admit.customers.models import Book
-from admit.customers.services import account_refund, guide_credit, points_reverse
+from admit.customers.services import account_draw, account_refund, guide_credit, points_reverse
 from admit.inventory.models import Pool
 from admit.inventory.services import (
     InvalidSlot,
@@ -39,6 +39,7 @@ from ..models import Order, OrderLine, Payment, PaymentMethod, Refund
 from ..providers import provider as get_provider
 from .common import ZERO, event, order_lock
 from .orders import site_today
+from .payments import ACCOUNT_METHODS
 
 
 def _visit_start(order: Order, day: dt.date) -> dt.datetime:
@@ -309,7 +310,9 @@ def order_reschedule(
         for old, new in zip(tickets, issued, strict=True):
             old.visitors.update(ticket=new)
         if difference > 0:
-            if not payment or _as_money(payment.get("amount")) != difference:
+            asked = payment or {}
+            on_account = asked.get("method") in ACCOUNT_METHODS and asked.get("amount") is None
+            if not payment or (_as_money(asked.get("amount")) != difference and not on_account):
                 raise errors.PaymentRequired(details={"amount": str(difference)})
             _pay_difference(order, difference, payment, actor)
         elif difference < 0:
@@ -347,8 +350,24 @@ def _as_money(value: Any) -> Decimal | None:
 
 
 def _pay_difference(order: Order, amount: Decimal, payment: dict[str, Any], actor: Any) -> None:
-    """A date change that costs more is paid at once with cash or card."""
+    """A date change that costs more is paid at once with cash or card, or charged to the
+    order's B2B account (a partner's booking: ``{"method": "account"}``, the amount may be left
+    out)."""
     method = payment.get("method", "")
+    if method in ACCOUNT_METHODS:
+        if order.account_id is None:
+            raise errors.MethodNotAllowed(details={"method": method, "reason": "no_account"})
+        account_draw(
+            account_id=order.account_id,
+            book=Book.PREPAID if method == PaymentMethod.PREPAID else Book.CREDIT,
+            amount=amount,
+            order_id=order.pk,
+            actor=actor,
+        )
+        Payment.objects.create(
+            order=order, method=method, amount=amount, actor_label=actor_label(actor)[:150]
+        )
+        return
     if method not in (PaymentMethod.CASH, PaymentMethod.CARD):
         raise errors.MethodNotAllowed(details={"method": method})
     tendered = payment.get("tendered")

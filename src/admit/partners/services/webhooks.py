@@ -1,0 +1,54 @@
+"""Webhooks an OCTO reseller registers itself (the ``octo/webhooks`` capability)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db import transaction
+
+from admit.core.models import AuditEntry
+from admit.core.services import audit_record, model_save
+
+from ..errors import WebhookNotFound
+from ..models import Partner, PartnerWebhook
+
+
+def webhook_register(
+    *,
+    partner: Partner,
+    event: str,
+    url: str,
+    capabilities: Sequence[str] = (),
+    headers: Mapping[str, str] | None = None,
+    retry_on_error: bool = True,
+    use_contact_language: bool = False,
+    actor: Any = None,
+) -> PartnerWebhook:
+    """Register a notice URL for ``event`` (the caller has checked the URL and the event)."""
+    hook = PartnerWebhook(
+        partner=partner,
+        event=event,
+        url=url,
+        capabilities=list(capabilities),
+        headers=dict(headers or {}),
+        retry_on_error=retry_on_error,
+        use_contact_language=use_contact_language,
+    )
+    return model_save(instance=hook, actor=actor, verb="webhook_register")
+
+
+def webhooks_of(partner: Partner) -> list[PartnerWebhook]:
+    return list(PartnerWebhook.objects.filter(partner=partner).order_by("created_at", "pk"))
+
+
+@transaction.atomic
+def webhook_delete(*, partner: Partner, webhook_id: str, actor: Any = None) -> PartnerWebhook:
+    """Delete one of the partner's webhooks (another partner's is not found). Messages already
+    queued for it are still delivered."""
+    hook = next((h for h in webhooks_of(partner) if str(h.uuid) == str(webhook_id)), None)
+    if hook is None:
+        raise WebhookNotFound(details={"webhook": str(webhook_id)[:64]})
+    audit_record(actor=actor, action=AuditEntry.Action.DELETE, obj=hook, verb="webhook_delete")
+    PartnerWebhook.objects.filter(pk=hook.pk).delete()
+    return hook
