@@ -22,6 +22,7 @@ from admit.partners.services import (
     outbox_run,
     webhook_delete,
 )
+from admit.reports.checks import report_problems
 from admit.sales.models import Order, Payment, Refund
 from tests.octo_contract import BOOKING_UPDATE, check, validate_webhook
 from tests.partner_helpers import receiver
@@ -133,6 +134,7 @@ def test_a_confirmed_booking_is_moved_and_loses_a_unit(octo):
     post(octo, f"/bookings/{B1}/cancel", {}, "/bookings/{uuid}/cancel")
     response, err = patch(octo, B1, {"notes": "late"})
     assert err["error"] == "UNPROCESSABLE_ENTITY"
+    assert report_problems() == []  # the account charge of the date change is in the reports
 
 
 def test_refused_updates_change_nothing(octo):

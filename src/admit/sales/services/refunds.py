@@ -364,9 +364,10 @@ def _pay_difference(order: Order, amount: Decimal, payment: dict[str, Any], acto
             order_id=order.pk,
             actor=actor,
         )
-        Payment.objects.create(
+        row = Payment.objects.create(
             order=order, method=method, amount=amount, actor_label=actor_label(actor)[:150]
         )
+        hooks.publish(hooks.MONEY_MOVED, order=order, payment=row)
         return
     if method not in (PaymentMethod.CASH, PaymentMethod.CARD):
         raise errors.MethodNotAllowed(details={"method": method})
