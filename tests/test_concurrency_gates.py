@@ -10,6 +10,8 @@ from admit.access.selectors import lane_config
 from admit.access.services import ScanRequest, scan_redeem
 from admit.accounts.models import User
 from admit.core.errors import DomainError
+from admit.reports.checks import report_problems
+from admit.reports.models import EntryHour, EntryProductDay
 from admit.sales import services as sales
 from admit.tickets.models import Ticket
 from tests.conftest import bearer_client, load_demo, run_concurrently
@@ -43,6 +45,7 @@ def test_one_ticket_at_five_lanes_at_once_is_admitted_once(api):
     assert (row.entries_used, row.status) == (1, "used")
     assert Usage.objects.get(ticket_id=ticket["id"]).used == 1
     assert Scan.objects.filter(result="allow").count() == 1
+    assert report_problems() == []
 
 
 def test_a_group_ticket_split_across_lanes_never_admits_more_than_its_persons(api):
@@ -56,6 +59,21 @@ def test_a_group_ticket_split_across_lanes_never_admits_more_than_its_persons(ap
     assert admitted == 18  # six scans of three; the rest find only two left
     assert Usage.objects.get(ticket_id=group["id"]).used == 18
     assert Ticket.objects.get(pk=group["id"]).entries_used == 18
+    assert report_problems() == []
+
+
+def test_first_scans_of_an_hour_at_once_count_every_person(api):
+    """Ten tickets scanned at the same lane in the same instant: the lane-hour and product-day
+    report rows are created by whichever comes first and added to by the rest, none lost."""
+    tickets = sell(api, quantity=10)
+    with time_machine.travel(AT_GATE, tick=True):
+        results = run_concurrently(lambda i: redeem("east-1", tickets[i]["code"]), 10)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert all(r.decision.allowed for r in results)
+    (row,) = EntryHour.objects.filter(lane_id=lane_config("east-1").id)
+    assert (row.scans, row.allowed, row.persons) == (10, 10, 10)
+    assert EntryProductDay.objects.get().persons == 10
+    assert report_problems() == []
 
 
 def test_a_refund_racing_a_scan_wins_or_loses_whole(api):
