@@ -394,7 +394,7 @@ def test_a_late_offline_scan_counts_on_the_day_it_arrives(demo, clock, api):
 
 @pytest.fixture
 def finance_client(demo: None) -> Client:
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(User.objects.get(username="finance"))
     return client
 
