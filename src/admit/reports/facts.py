@@ -81,82 +81,65 @@ def _bump_all(
         bump(model, dict(key), merged[key])
 
 
+SalesKey = tuple[tuple[str, Any], ...]
+
+
+def _sales_key(order: Any, day: dt.date, product_id: int) -> SalesKey:
+    return (
+        ("site_id", order.site_id),
+        ("day", day),
+        ("product_id", product_id),
+        ("channel_id", order.channel_id),
+        ("seller_id", int(order.created_by_id or 0)),
+        ("account_id", int(order.account_id or 0)),
+        ("guide_id", int(order.guide_id or 0)),
+    )
+
+
+def _bump_origin(order: Any, day: dt.date, add: dict[str, int]) -> None:
+    key = {
+        "site_id": order.site_id,
+        "day": day,
+        "channel_id": order.channel_id,
+        "province": order.origin_province or "",
+        "city": order.origin_city or "",
+    }
+    bump(OriginDay, key, add)
+
+
 def on_order_paid(*, order: Any, lines: Iterable[Any], now: dt.datetime, **_: Any) -> None:
     day = local(order.site_id, now).date()
-    rows = []
+    rows: list[tuple[SalesKey, dict[str, Any]]] = []
     persons = 0
     for line in lines:
         if line.replaces_id is not None:
             continue
         persons += line.quantity * line.persons
-        key = (
-            ("site_id", order.site_id),
-            ("day", day),
-            ("product_id", line.product_id),
-            ("channel_id", order.channel_id),
-            ("seller_id", int(order.created_by_id or 0)),
-            ("account_id", int(order.account_id or 0)),
-            ("guide_id", int(order.guide_id or 0)),
-        )
-        rows.append(
-            (
-                key,
-                {
-                    "sold": line.quantity,
-                    "persons": line.quantity * line.persons,
-                    "gross": line.base,
-                    "discount": line.base - line.total,
-                    "net": line.total,
-                },
-            )
-        )
+        sold = {
+            "sold": line.quantity,
+            "persons": line.quantity * line.persons,
+            "gross": line.base,
+            "discount": line.base - line.total,
+            "net": line.total,
+        }
+        rows.append((_sales_key(order, day, line.product_id), sold))
     _bump_all(SalesDay, rows)
-    bump(
-        OriginDay,
-        {
-            "site_id": order.site_id,
-            "day": day,
-            "channel_id": order.channel_id,
-            "province": order.origin_province or "",
-            "city": order.origin_city or "",
-        },
-        {"orders": 1, "persons": persons},
-    )
+    _bump_origin(order, day, {"orders": 1, "persons": persons})
 
 
 def on_tickets_refunded(*, order: Any, tickets: Iterable[Any], void: bool, **_: Any) -> None:
     # the day the tickets' status changes (``tickets_end`` stamps them with the clock's time)
     day = local(order.site_id, timezone.now()).date()
-    rows = []
+    rows: list[tuple[SalesKey, dict[str, Any]]] = []
     persons = 0
     for t in tickets:
         persons += t.persons
-        key = (
-            ("site_id", order.site_id),
-            ("day", day),
-            ("product_id", t.product_id),
-            ("channel_id", order.channel_id),
-            ("seller_id", int(order.created_by_id or 0)),
-            ("account_id", int(order.account_id or 0)),
-            ("guide_id", int(order.guide_id or 0)),
-        )
-        if void:
-            rows.append((key, {"voided": 1, "voided_value": t.price}))
-        else:
-            rows.append((key, {"refunded": 1, "refunded_value": t.price}))
+        back = {"voided": 1, "voided_value": t.price} if void else {}
+        back = back or {"refunded": 1, "refunded_value": t.price}
+        rows.append((_sales_key(order, day, t.product_id), back))
     _bump_all(SalesDay, rows)
     if persons:
-        bump(
-            OriginDay,
-            {
-                "site_id": order.site_id,
-                "day": day,
-                "channel_id": order.channel_id,
-                "province": order.origin_province or "",
-                "city": order.origin_city or "",
-            },
-            {"refunded": persons},
-        )
+        _bump_origin(order, day, {"refunded": persons})
 
 
 def on_money_moved(*, order: Any, payment: Any = None, refund: Any = None, **_: Any) -> None:
