@@ -27,7 +27,7 @@ from admit.shop import services as svc
 from admit.shop.models import SignInCode
 from admit.shop.services import members
 from tests.sales_helpers import MON, product
-from tests.test_shop import booked, html, pay, shopper, site, slot_of
+from tests.test_shop import booked, error_of, html, pay, shopper, site, slot_of
 
 pytestmark = pytest.mark.django_db
 
@@ -375,3 +375,29 @@ def test_a_member_who_is_deactivated_is_signed_out(demo: None, clock: Any, send:
     Member.objects.filter(phone=PHONE).update(is_active=False)
     assert client.get("/shop/account/")["Location"].startswith("/shop/account/sign-in")
     assert Pass.objects.count() == 0
+
+
+def test_a_member_level_books_further_ahead_in_the_shop(
+    demo: None, clock: Any, send: Any, settings: Any
+) -> None:
+    """Gold members book 7 days beyond everyone's window: the calendar and the day page open
+    those days to them signed in, and to nobody else."""
+    from django.utils import timezone
+
+    from admit.sales.services.orders import site_today
+
+    today = site_today(site(), timezone.now())
+    beyond = today + dt.timedelta(days=settings.ADMIT_SALE_DAYS_AHEAD + 3)
+    anonymous = shopper()
+    refused = anonymous.get(f"/shop/yunling/{beyond.isoformat()}/")
+    assert error_of(refused) == "too_far_ahead"
+    client = signed_in(send)
+    page = client.get(f"/shop/yunling/{beyond.isoformat()}/")
+    assert page.status_code == 200 and 'id="error"' not in html(page)
+    month = client.get("/shop/yunling/", {"month": beyond.strftime("%Y-%m")})
+    assert f"/shop/yunling/{beyond.isoformat()}/" in html(month)
+    assert f"/shop/yunling/{beyond.isoformat()}/" not in html(
+        anonymous.get("/shop/yunling/", {"month": beyond.strftime("%Y-%m")})
+    )
+    too_far = today + dt.timedelta(days=settings.ADMIT_SALE_DAYS_AHEAD + 8)
+    assert error_of(client.get(f"/shop/yunling/{too_far.isoformat()}/")) == "too_far_ahead"

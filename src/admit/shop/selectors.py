@@ -86,19 +86,25 @@ def shop_channel() -> Channel:
     return channel
 
 
-def sale_window(site: Site, now: dt.datetime) -> tuple[dt.date, dt.date]:
-    """The first and last day on sale in the shop."""
+def sale_window(site: Site, now: dt.datetime, extra_days: int = 0) -> tuple[dt.date, dt.date]:
+    """The first and last day on sale in the shop; a signed-in member's level may book
+    ``extra_days`` further ahead (as the sales engine allows them)."""
     today = site_today(site, now)
-    return today, today + dt.timedelta(days=settings.ADMIT_SALE_DAYS_AHEAD)
+    return today, today + dt.timedelta(days=settings.ADMIT_SALE_DAYS_AHEAD + extra_days)
 
 
 def day_offers(
-    *, site: Site, day: dt.date, channel: Channel, now: dt.datetime | None = None
+    *,
+    site: Site,
+    day: dt.date,
+    channel: Channel,
+    now: dt.datetime | None = None,
+    extra_days: int = 0,
 ) -> list[Offer]:
     """The shop's products on ``day`` with price and the places left per slot; slots of today
     that have ended are left out, and so are products with no slot left."""
     now = now or timezone.now()
-    first, last = sale_window(site, now)
+    first, last = sale_window(site, now, extra_days)
     if day < first:
         raise sales_errors.PastDate(details={"date": day.isoformat()})
     if day > last:
@@ -228,11 +234,13 @@ def _month_days(
     return out
 
 
-def month_calendar(*, site: Site, month: dt.date, now: dt.datetime | None = None) -> Month:
+def month_calendar(
+    *, site: Site, month: dt.date, now: dt.datetime | None = None, extra_days: int = 0
+) -> Month:
     """The weeks (Monday first) of ``month``, each day with its state, lowest price and the
     places left of its main product; days outside the shop's sale window have no price."""
     now = now or timezone.now()
-    first, last = sale_window(site, now)
+    first, last = sale_window(site, now, extra_days)
     month = month.replace(day=1)
     channel = shop_channel()
     _, days_in_month = calendar.monthrange(month.year, month.month)

@@ -163,7 +163,8 @@ def site_home(request: HttpRequest, site: str) -> HttpResponse:
     if re.fullmatch(r"\d{4}-\d{2}", raw):
         with contextlib.suppress(ValueError):
             month = dt.date.fromisoformat(f"{raw}-01")
-    first, last = selectors.sale_window(the_site, now)
+    extra = _extra_days(request)
+    first, last = selectors.sale_window(the_site, now, extra)
     month = min(max(month, first.replace(day=1)), last.replace(day=1))
     return render(
         request,
@@ -171,7 +172,9 @@ def site_home(request: HttpRequest, site: str) -> HttpResponse:
         {
             "site": the_site,
             "notices": selectors.notices(site=the_site, today=today),
-            "month": selectors.month_calendar(site=the_site, month=month, now=now),
+            "month": selectors.month_calendar(
+                site=the_site, month=month, now=now, extra_days=extra
+            ),
             "today": today,
         },
     )
@@ -239,8 +242,20 @@ def _chosen(data: Any, offers: list[Offer]) -> list[Chosen]:
     return out
 
 
-def _offers(site: Site, day: dt.date) -> list[Offer]:
-    return selectors.day_offers(site=site, day=day, channel=selectors.shop_channel())
+def _extra_days(request: HttpRequest) -> int:
+    """How much further ahead than everyone the signed-in member's level may book."""
+    member = signed_in_member(request)
+    level = member.level if member is not None else None
+    return int(level.booking_days_ahead) if level is not None else 0
+
+
+def _offers(site: Site, day: dt.date, request: HttpRequest | None = None) -> list[Offer]:
+    return selectors.day_offers(
+        site=site,
+        day=day,
+        channel=selectors.shop_channel(),
+        extra_days=_extra_days(request) if request is not None else 0,
+    )
 
 
 def _day_page(
@@ -252,7 +267,7 @@ def _day_page(
 ) -> HttpResponse:
     if offers is None:
         try:
-            offers = _offers(site, day)
+            offers = _offers(site, day, request)
         except DomainError as exc:
             offers, error = [], error or exc
     return render(
@@ -311,7 +326,7 @@ def details(request: HttpRequest, site: str, date: str) -> HttpResponse:
     if gate is not None:
         return gate
     try:
-        offers = _offers(the_site, the_day)
+        offers = _offers(the_site, the_day, request)
     except DomainError as exc:
         return _day_page(request, the_site, the_day, exc)
     try:
@@ -330,7 +345,7 @@ def place(request: HttpRequest, site: str, date: str) -> HttpResponse:
     if gate is not None:
         return gate
     try:
-        offers = _offers(the_site, the_day)
+        offers = _offers(the_site, the_day, request)
         chosen = _chosen(request.POST, offers)
     except DomainError as exc:
         return _day_page(request, the_site, the_day, exc)
