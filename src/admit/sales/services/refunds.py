@@ -170,9 +170,6 @@ def order_refund(
         if tickets_end(tickets=tickets, status=Ticket.Status.REFUNDED) != len(tickets):
             raise errors.TicketUsed(details={"reason": "used_meanwhile"})
         amount = sum((t.price for t in tickets), ZERO)
-        hooks.publish(
-            hooks.TICKETS_REFUNDED, order=order, tickets=tickets, void=not apply_rules, now=now
-        )
         # The money first, the places last: an account's row before the pools, in the order a
         # payment takes them (a charge and a refund racing would otherwise deadlock), and a busy
         # pool's row locked only for the end of the transaction.
@@ -210,6 +207,10 @@ def order_refund(
             amount=amount - fee,
             fee=fee,
             reason=reason,
+        )
+        # The report rows last, as a sale bumps them after its money and places (no deadlock).
+        hooks.publish(
+            hooks.TICKETS_REFUNDED, order=order, tickets=tickets, void=not apply_rules, now=now
         )
         hooks.publish(
             hooks.ORDER_REFUNDED,
