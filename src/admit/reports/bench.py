@@ -90,8 +90,9 @@ def run(
     repeat: int,
     say: Callable[[str], None] = print,
     check: bool = True,
+    end: dt.date | None = None,
 ) -> list[Timing]:
-    end = last_day(site)
+    end = end or last_day(site)
     start = end - dt.timedelta(days=days - 1)
     say(
         f"Reports of {site.code} over {start} … {end} ({days} days), "

@@ -127,6 +127,7 @@ def generate(
         if last <= built_to:
             return
         t0 = time.monotonic()
+        writer.analyze()
         with transaction.atomic():
             n = rebuild.rebuild(built_to + dt.timedelta(days=1), last, sites=[site])
         took = time.monotonic() - t0
@@ -163,6 +164,7 @@ def generate(
                 for table in TABLES:
                     writer.write(table, COLUMNS[table], rows.rows[table])
                     totals.add(table, len(rows.rows[table]))
+                writer.finish_batch()
                 for pool_id, sold in rows.pools.items():
                     if sold:
                         Pool.objects.filter(pk=pool_id).update(
@@ -191,6 +193,8 @@ def generate(
             )
             + f"; elapsed {_clock(elapsed)}, ETA {_clock(eta)}"
         )
+        if i == 1:
+            writer.analyze()
         if i % REBUILD_EVERY == 0:
             rebuild_until(day - dt.timedelta(days=LEAD_DAYS + 1))
     rebuild_until(end)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.apps import apps
-from django.db import connection, models
+from django.db import IntegrityError, connection, models
 
 MODELS = {
     "shift": "boxoffice.Shift",
@@ -32,6 +32,12 @@ class Writer:
     def start_batch(self) -> None:
         """Called inside each batch's transaction before any key is taken."""
 
+    def finish_batch(self) -> None:
+        """Called inside each batch's transaction after its last row."""
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics of the tables written (bulk loads outrun them)."""
+
     def take_ids(self, table: str, n: int) -> list[int]:
         raise NotImplementedError
 
@@ -40,15 +46,60 @@ class Writer:
 
 
 class PostgresWriter(Writer):
-    """Keys from ``nextval`` (safe beside a live server), rows by ``COPY … FROM STDIN``."""
+    """Keys from ``nextval`` (safe beside a live server), rows by ``COPY … FROM STDIN``.
+
+    A superuser loads with the foreign-key triggers off for the batch's transaction (``SET
+    LOCAL session_replication_role = replica``, as ``pg_restore --disable-triggers`` does) and
+    checks every foreign key of the rows it wrote with one set-based query per key before the
+    transaction commits: the same guarantee, for half the time of a row-by-row check (about
+    four seconds of each 50,000-visitor day). Any other role loads with the triggers on."""
 
     def __init__(self) -> None:
         self._sequences: dict[str, str] = {}
+        self._spans: dict[str, tuple[int, int]] = {}
+        self.checks_keys = False
 
     def start_batch(self) -> None:
+        self._spans.clear()
         with connection.cursor() as cursor:
             # A bulk load: losing the last batch in a crash is fine, waiting for the disk is not.
             cursor.execute("SET LOCAL synchronous_commit = off")
+            cursor.execute("SELECT current_setting('is_superuser')")
+            self.checks_keys = cursor.fetchone()[0] == "on"
+            if self.checks_keys:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+
+    def finish_batch(self) -> None:
+        if not self.checks_keys:
+            return
+        q = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = origin")
+            for table, (lo, hi) in self._spans.items():
+                meta = model_of(table)._meta
+                for f in meta.concrete_fields:
+                    if not isinstance(f, models.ForeignKey) or not f.db_constraint:
+                        continue
+                    target = f.target_field
+                    cursor.execute(
+                        f"SELECT count(*) FROM {q(meta.db_table)} c WHERE c.{q(meta.pk.column)} "
+                        f"BETWEEN %s AND %s AND c.{q(f.column)} IS NOT NULL AND NOT EXISTS "
+                        f"(SELECT 1 FROM {q(target.model._meta.db_table)} p "
+                        f"WHERE p.{q(target.column)} = c.{q(f.column)})",
+                        [lo, hi],
+                    )
+                    missing = cursor.fetchone()[0]
+                    if missing:
+                        raise IntegrityError(
+                            f"{missing} {meta.db_table}.{f.column} point at no "
+                            f"{target.model._meta.db_table} row"
+                        )
+
+    def analyze(self) -> None:
+        q = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            for table in MODELS:
+                cursor.execute(f"ANALYZE {q(model_of(table)._meta.db_table)}")
 
     def take_ids(self, table: str, n: int) -> list[int]:
         meta = model_of(table)._meta
@@ -68,6 +119,11 @@ class PostgresWriter(Writer):
         meta = model_of(table)._meta
         q = connection.ops.quote_name
         names = ", ".join(q(meta.get_field(c).column) for c in columns)
+        keys = [r[0] for r in rows]
+        lo, hi = min(keys), max(keys)
+        if table in self._spans:
+            lo, hi = min(lo, self._spans[table][0]), max(hi, self._spans[table][1])
+        self._spans[table] = (lo, hi)
         with connection.cursor() as cursor:
             raw = cursor.cursor  # psycopg's own cursor
             with raw.copy(f"COPY {q(meta.db_table)} ({names}) FROM STDIN") as copy:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import os
 import platform
 from typing import Any
@@ -37,6 +38,11 @@ class Command(BaseCommand):
         parser.add_argument("--site", help="site code (reports; default: the first site)")
         parser.add_argument("--days", type=int, default=365, help="days of data (reports)")
         parser.add_argument("--repeat", type=int, default=3, help="runs of each report (reports)")
+        parser.add_argument(
+            "--end",
+            type=dt.date.fromisoformat,
+            help="last day (reports; default: the last day of data)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["what"] == "reports":
@@ -106,7 +112,13 @@ class Command(BaseCommand):
             f"machine: {platform.platform()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}"
         )
-        run(site=site, days=opts["days"], repeat=opts["repeat"], say=self.stdout.write)
+        run(
+            site=site,
+            days=opts["days"],
+            repeat=opts["repeat"],
+            end=opts["end"],
+            say=self.stdout.write,
+        )
 
 
 def _default_postgres() -> str:
