@@ -529,7 +529,7 @@ class Planner:
             None,
         )
         main_slots = sorted(
-            (p for p in pools.get(main_zone, []) if p.start is not None),
+            (p for p in pools.get(main_zone or 0, []) if p.start is not None),
             key=lambda p: p.start or 0,
         )
         slot_pick = (
@@ -546,10 +546,10 @@ class Planner:
         day_text = f"{day:%y%m%d}"
 
         # The windows' shifts of the day.
-        shifts = []
+        shifts: list[list[Any]] = []
         for user_id, terminal_id, username in v.cashiers:
             shifts.append([ids.next("shift"), terminal_id, user_id, username, ZERO])
-        contract = ()
+        contract: tuple[tuple[int, Decimal], ...] = ()
         if "group" in v.products:
             contract = ((v.products["group"].id, Decimal("10")),)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.db import IntegrityError, connection, models
@@ -78,7 +78,9 @@ class PostgresWriter(Writer):
             for table, (lo, hi) in self._spans.items():
                 meta = model_of(table)._meta
                 for f in meta.concrete_fields:
-                    if not isinstance(f, models.ForeignKey) or not f.db_constraint:
+                    if not isinstance(f, models.ForeignKey) or not getattr(
+                        f, "db_constraint", True
+                    ):
                         continue
                     target = f.target_field
                     cursor.execute(
@@ -118,7 +120,7 @@ class PostgresWriter(Writer):
             return
         meta = model_of(table)._meta
         q = connection.ops.quote_name
-        names = ", ".join(q(meta.get_field(c).column) for c in columns)
+        names = ", ".join(q(_column(meta, c)) for c in columns)
         keys = [r[0] for r in rows]
         lo, hi = min(keys), max(keys)
         if table in self._spans:
@@ -156,14 +158,14 @@ class PlainWriter(Writer):
         if not rows:
             return
         meta = model_of(table)._meta
-        fields = [meta.get_field(c) for c in columns]
+        fields = [cast(models.Field, meta.get_field(c)) for c in columns]  # type: ignore[type-arg]
         json_at = {i for i, f in enumerate(fields) if isinstance(f, models.JSONField)}
         q = connection.ops.quote_name
         sql = (
-            f"INSERT INTO {q(meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "  # type: ignore[union-attr]
+            f"INSERT INTO {q(meta.db_table)} ({', '.join(q(_column(meta, c)) for c in columns)}) "
             f"VALUES ({', '.join(['%s'] * len(fields))})"
         )
-        prep = [f.get_db_prep_save for f in fields]  # type: ignore[union-attr]
+        prep = [f.get_db_prep_save for f in fields]
         with connection.cursor() as cursor:
             for i in range(0, len(rows), self.BATCH):
                 params = []
@@ -174,6 +176,10 @@ class PlainWriter(Writer):
                             values[j] = json.loads(values[j])
                     params.append([p(v, connection) for p, v in zip(prep, values, strict=True)])
                 cursor.executemany(sql, params)
+
+
+def _column(meta: Any, name: str) -> str:
+    return str(meta.get_field(name).column)
 
 
 def writer_for_connection() -> Writer:
