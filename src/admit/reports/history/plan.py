@@ -323,7 +323,7 @@ PROVINCE_WEIGHTS = {
     "13": 2,
 }
 NO_SHOW = 0.03
-OUT_SCANS = 0.12
+OUT_SCANS = 0.08  # tickets also scanned on the way out
 SECOND_TRY = 0.02  # a used ticket shown again: refused
 UNKNOWN = 0.004  # codes the gate does not know, per ticket let in
 
@@ -672,7 +672,7 @@ class Planner:
             lead = lo_days + int(rng.random() * (hi_days - lo_days + 1))
             if lead == 0:
                 if seg.name in ("window", "kiosk"):
-                    placed = arrive - 120 - rng.random() * 780
+                    placed = arrive - 300 - rng.random() * 600  # paid before they pass
                 else:
                     placed = arrive - 600 - rng.random() * max(arrive - 600 - 6 * 3600, 600)
             else:
