@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from admit.access.models import Scan
 from admit.catalog.models import Site
@@ -22,7 +24,8 @@ from admit.inventory.models import Pool
 from admit.reports.catalog import REPORTS
 from admit.reports.checks import report_problems
 from admit.reports.history import load_venue
-from admit.reports.history.plan import Ids, Planner, PoolInfo
+from admit.reports.history.plan import COLUMNS, Ids, Planner, PoolInfo
+from admit.reports.history.write import PostgresWriter
 from admit.reports.models import EntryHour, OriginDay, SalesDay
 from admit.sales.checks import capacity_problems, money_problems
 from admit.sales.models import Order, Refund
@@ -119,3 +122,18 @@ def test_bench_reports_prints_a_line_per_report_and_grouping(demo: None) -> None
             )
     assert "report runs; slowest" in text
     assert "admit check-reports (all days)" in text and "0 problem(s)" in text
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY loading is PostgreSQL's")
+@pytest.mark.django_db(transaction=False)
+def test_a_postgres_load_checks_every_foreign_key_of_its_rows(demo: None) -> None:
+    site = Site.objects.get(code="yunling")
+    writer = PostgresWriter()
+    now = timezone.now()
+    missing = pytest.raises(IntegrityError, match="ticket_id point at no tickets_ticket row")
+    with missing, transaction.atomic():
+        writer.start_batch()
+        [pk] = writer.take_ids("revocation", 1)
+        row = (pk, 10**12, site.pk, "refunded", END, now)  # no such ticket
+        writer.write("revocation", COLUMNS["revocation"], [row])
+        writer.finish_batch()
