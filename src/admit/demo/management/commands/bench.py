@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import os
 import platform
 from typing import Any
@@ -14,11 +15,13 @@ class Command(BaseCommand):
     help = (
         "Measure Admit: `admit bench sales` drives concurrent buyers through HTTP; "
         "`admit bench codes` verifies ticket codes offline on one core; "
-        "`admit bench gates` scans tickets online through HTTP and offline on one core."
+        "`admit bench gates` scans tickets online through HTTP and offline on one core; "
+        "`admit bench reports` times every report over the data in the database (made by "
+        "`admit gen-history`)."
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("what", choices=["sales", "codes", "gates"])
+        parser.add_argument("what", choices=["sales", "codes", "gates", "reports"])
         parser.add_argument("--scanners", type=int, default=16, help="gate clients (gates)")
         parser.add_argument("--tickets", type=int, default=5000, help="tickets to scan (gates)")
         parser.add_argument("--codes", type=int, default=20000, help="codes to verify (codes)")
@@ -32,8 +35,19 @@ class Command(BaseCommand):
         parser.add_argument("--places", type=int, default=2000)
         parser.add_argument("--workers", type=int, default=None)
         parser.add_argument("--threads", type=int, default=None)
+        parser.add_argument("--site", help="site code (reports; default: the first site)")
+        parser.add_argument("--days", type=int, default=365, help="days of data (reports)")
+        parser.add_argument("--repeat", type=int, default=3, help="runs of each report (reports)")
+        parser.add_argument(
+            "--end",
+            type=dt.date.fromisoformat,
+            help="last day (reports; default: the last day of data)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if opts["what"] == "reports":
+            self._reports(opts)
+            return
         if opts["what"] == "codes":
             self.stdout.write(
                 f"machine: {platform.platform()}, one core of {os.cpu_count()}, "
@@ -83,6 +97,28 @@ class Command(BaseCommand):
         if kept is not None:
             for line in run_offline(kept):
                 self.stdout.write("  " + line)
+
+    def _reports(self, opts: dict[str, Any]) -> None:
+        from admit.catalog.models import Site
+        from admit.reports.bench import run
+
+        sites = Site.objects.order_by("pk")
+        site = sites.filter(code=opts["site"]).first() if opts["site"] else sites.first()
+        if site is None:
+            raise CommandError("No such site." if opts["site"] else "No site: run admit demo.")
+        if opts["days"] < 1 or opts["repeat"] < 1:
+            raise CommandError("--days and --repeat must be at least 1.")
+        self.stdout.write(
+            f"machine: {platform.platform()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}"
+        )
+        run(
+            site=site,
+            days=opts["days"],
+            repeat=opts["repeat"],
+            end=opts["end"],
+            say=self.stdout.write,
+        )
 
 
 def _default_postgres() -> str:
