@@ -505,9 +505,12 @@ def occupancy_report(f: Filters) -> Result:
     for r in rows:
         if r["direction"] in ("in", "out"):
             flows[(r["day"], r["hour"])][r["direction"]] += r["persons"]
-    caps = {}
-    for d in sorted({d for d, _h in flows}):
-        caps[d] = site_capacity(f.site, d)
+    caps = dict(  # one query for every day of the range
+        Pool.objects.filter(site=f.site, date__gte=f.start, date__lte=f.end, zone__parent=None)
+        .values("date")
+        .annotate(c=Sum("capacity"))
+        .values_list("date", "c")
+    )
     columns = [
         Column("hour", _("hour"), "text"),
         Column("in", _("persons in")),
@@ -530,8 +533,8 @@ def occupancy_report(f: Filters) -> Result:
                 v["in"],
                 v["out"],
                 inside,
-                caps[d],
-                _pct(inside, caps[d]),
+                int(caps.get(d) or 0),
+                _pct(inside, int(caps.get(d) or 0)),
             ]
         )
     chart = _bar(
