@@ -84,7 +84,7 @@ class Scan(AppendOnlyModel):
     remaining = models.IntegerField(_("remaining"), null=True, blank=True)
     remaining_today = models.IntegerField(null=True, blank=True)
     scanned_at = models.DateTimeField(_("scanned"))
-    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+    received_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
     offline = models.BooleanField(_("offline"), default=False)
 
     class Meta:

@@ -102,7 +102,7 @@ class Order(models.Model):
     origin_city = models.CharField(_("visitors from (city)"), max_length=6, blank=True)
     placed_at = models.DateTimeField(_("placed"), auto_now_add=True, db_index=True)
     expires_at = models.DateTimeField(_("hold expires"), null=True, blank=True)
-    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True, db_index=True)
     closed_at = models.DateTimeField(_("cancelled or expired"), null=True, blank=True)
 
     class Meta:
@@ -259,7 +259,7 @@ class Payment(AppendOnlyModel):
         on_delete=models.PROTECT,
         related_name="payments",
     )
-    at = models.DateTimeField(auto_now_add=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name = _("payment")
@@ -293,7 +293,7 @@ class Refund(AppendOnlyModel):
         on_delete=models.PROTECT,
         related_name="refunds",
     )
-    at = models.DateTimeField(auto_now_add=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name = _("refund")

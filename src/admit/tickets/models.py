@@ -63,7 +63,7 @@ class Ticket(models.Model):
         related_name="tickets",
     )
     issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
-    changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    changed_at = models.DateTimeField(_("status changed"), null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("ticket")
