@@ -301,6 +301,24 @@ def _prices(partner: Partner, product: Product, day: dt.date) -> tuple[Decimal, 
     return net, retail if retail is not None else net
 
 
+def _unit_items(product: Product, items: Any) -> list[str | None]:
+    """The uuids of a request's ``unitItems`` (None where one is not given), each checked to
+    name the product's one unit."""
+    if not isinstance(items, list) or not items or len(items) > 200:
+        raise bad_request("unitItems must list 1 to 200 units")
+    out: list[str | None] = []
+    for item in items:
+        if not isinstance(item, dict) or item.get("unitId") != _unit_id(product):
+            raise OctoError(
+                "INVALID_UNIT_ID",
+                "The unitId was missing or invalid",
+                unitId=str(item.get("unitId") if isinstance(item, dict) else item),
+            )
+        given = item.get("uuid")
+        out.append(str(given)[:64] if given else None)
+    return out
+
+
 def _unit_id(product: Product) -> str:
     return product.category.code if product.category_id and product.category else "ticket"
 
@@ -860,19 +878,7 @@ def bookings(call: Call) -> Any:
     if "availabilityId" not in body:
         raise invalid_availability("", "required")
     day, start = parse_availability_id(product, body["availabilityId"])
-    items = body.get("unitItems")
-    if not isinstance(items, list) or not items or len(items) > 200:
-        raise bad_request("unitItems must list 1 to 200 units")
-    unit_uuids = []
-    for item in items:
-        if not isinstance(item, dict) or item.get("unitId") != _unit_id(product):
-            raise OctoError(
-                "INVALID_UNIT_ID",
-                "The unitId was missing or invalid",
-                unitId=str(item.get("unitId") if isinstance(item, dict) else item),
-            )
-        unit_uuid = item.get("uuid")
-        unit_uuids.append(str(unit_uuid)[:64] if unit_uuid else "")
+    unit_uuids = [given or "" for given in _unit_items(product, body.get("unitItems"))]
     minutes = body.get("expirationMinutes")
     if minutes is not None and (not isinstance(minutes, int) or isinstance(minutes, bool)):
         raise bad_request("expirationMinutes must be a whole number")
@@ -884,7 +890,7 @@ def bookings(call: Call) -> Any:
             product=product.pk,
             day=day,
             start=start,
-            quantity=len(items),
+            quantity=len(unit_uuids),
             unit_uuids=tuple(u or f"{reference}-{i + 1}" for i, u in enumerate(unit_uuids)),
             reseller_reference=str(body.get("resellerReference") or "")[:100],
             contact_name=contact.get("fullName") or "",
@@ -970,19 +976,9 @@ def _booking_patch(call: Call, reference: str) -> dict[str, Any]:
         day, start = parse_availability_id(product, body["availabilityId"])
     units = None
     if "unitItems" in body:
-        items = body["unitItems"]
-        if not isinstance(items, list) or not items or len(items) > 200:
-            raise bad_request("unitItems must list 1 to 200 units")
-        chosen = []
-        for item in items:
-            if not isinstance(item, dict) or item.get("unitId") != _unit_id(product):
-                raise OctoError(
-                    "INVALID_UNIT_ID",
-                    "The unitId was missing or invalid",
-                    unitId=str(item.get("unitId") if isinstance(item, dict) else item),
-                )
-            given = item.get("uuid")
-            chosen.append(str(given)[:64] if given else str(uuid_lib.uuid4()))
+        chosen = [
+            given or str(uuid_lib.uuid4()) for given in _unit_items(product, body["unitItems"])
+        ]
         if len(set(chosen)) != len(chosen):
             raise bad_request("unitItems name one uuid twice")
         units = tuple(chosen)

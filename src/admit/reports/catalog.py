@@ -21,7 +21,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from admit.catalog.models import Channel, Gate, Lane, Product, Site
-from admit.customers.models import Account, Guide
+from admit.customers.models import Account, Book, Guide
 from admit.inventory.models import Pool
 
 from .models import EntryHour, EntryProductDay, LedgerDay, MoneyDay, OriginDay, SalesDay
@@ -123,6 +123,17 @@ SALES_GROUPS = (
     ("seller", _("seller")),
     ("day", _("day")),
 )
+SALES_MEASURES = (
+    "sold",
+    "persons",
+    "gross",
+    "discount",
+    "net",
+    "refunded",
+    "refunded_value",
+    "voided",
+    "voided_value",
+)
 SALES_FIELDS = {
     "product": "product_id",
     "channel": "channel_id",
@@ -146,6 +157,11 @@ def _label_for(group: str, keys: Iterable[Any]) -> dict[Any, str]:
     return {k: str(k) for k in keys}
 
 
+def sales_sums() -> dict[str, Sum]:
+    """The sums of every ``SalesDay`` counter, named as the counters."""
+    return {name: Sum(name) for name in SALES_MEASURES}
+
+
 def _sales_rows(
     f: Filters, group: str, extra: Q | None = None
 ) -> tuple[list[Any], list[dict[str, Any]]]:
@@ -157,21 +173,7 @@ def _sales_rows(
     if extra is not None:
         qs = qs.filter(extra)
     key = SALES_FIELDS.get(group, group + "_id")
-    rows = list(
-        qs.values(key)
-        .annotate(
-            sold=Sum("sold"),
-            persons=Sum("persons"),
-            gross=Sum("gross"),
-            discount=Sum("discount"),
-            net=Sum("net"),
-            refunded=Sum("refunded"),
-            refunded_value=Sum("refunded_value"),
-            voided=Sum("voided"),
-            voided_value=Sum("voided_value"),
-        )
-        .order_by(key)
-    )
+    rows = list(qs.values(key).annotate(**sales_sums()).order_by(key))
     return [r[key] for r in rows], rows
 
 
@@ -623,18 +625,13 @@ def _performance(f: Filters, dim: str, only: Q, label_of: dict[int, str]) -> Res
 def agencies_report(f: Filters) -> Result:
     names = dict(Account.objects.values_list("pk", "name"))
     result = _performance(f, "account", ~Q(account_id=0), names)
-    # settlement: what each account's books moved in the range
-    moves = (
-        LedgerDay.objects.filter(day__gte=f.start, day__lte=f.end)
-        .values("account_id", "book")
+    # settlement: how much each account's credit moved in the range (prepaid is paid up front)
+    credit = (
+        LedgerDay.objects.filter(day__gte=f.start, day__lte=f.end, book=Book.CREDIT)
+        .values("account_id")
         .annotate(amount=Sum("amount"))
     )
-    owed: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for m in moves:
-        owed[
-            names.get(m["account_id"], str(m["account_id"]))
-            + ("" if m["book"] == "credit" else " (prepaid)")
-        ] += m["amount"]
+    owed = {names.get(m["account_id"], str(m["account_id"])): m["amount"] for m in credit}
     result.columns.append(Column("credit_moved", _("credit used in the range"), "money"))
     for row in result.rows:
         row.append(owed.get(row[0], ZERO))

@@ -30,6 +30,7 @@ from admit.accounts.rights import has
 from admit.catalog.models import Lane, Site
 from admit.inventory.models import Pool
 
+from .catalog import sales_sums
 from .facts import local
 from .models import EntryHour, OriginDay, SalesDay
 
@@ -89,14 +90,7 @@ def today(site: Site, now: dt.datetime | None = None) -> dict[str, Any]:
     at = local(site.pk, now or timezone.now())
     day = at.date()
 
-    sales = SalesDay.objects.filter(site_id=site.pk, day=day).aggregate(
-        sold=Sum("sold"),
-        refunded=Sum("refunded"),
-        voided=Sum("voided"),
-        net=Sum("net"),
-        refunded_value=Sum("refunded_value"),
-        voided_value=Sum("voided_value"),
-    )
+    sales = SalesDay.objects.filter(site_id=site.pk, day=day).aggregate(**sales_sums())
     sold = (sales["sold"] or 0) - (sales["refunded"] or 0) - (sales["voided"] or 0)
     takings = (
         (sales["net"] or ZERO) - (sales["refunded_value"] or ZERO) - (sales["voided_value"] or ZERO)
