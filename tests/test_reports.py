@@ -506,3 +506,29 @@ def test_reports_over_the_api(world, api, cashier_api):
     bad = api.get("/api/v1/reports/sales", {"from": "2027-02-01", "to": "2027-01-01"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_range"
     assert api.get("/api/v1/reports/nothing").status_code == 404
+
+
+# --- the commands -------------------------------------------------------------------------------
+
+
+def test_check_reports_finds_a_tampered_aggregate_and_close_day_closes(demo, clock, api):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    from admit.reports.models import SalesDay
+
+    pay_cash(api, place(api, [line(api, "adult", 2)])["code"])
+    out = io.StringIO()
+    call_command("check-reports", stdout=out)
+    assert "OK" in out.getvalue()
+    SalesDay.objects.filter(sold__gt=0).update(sold=99)  # as a bad manual fix would
+    with pytest.raises(SystemExit) as failed:
+        call_command("check-reports", stdout=(out := io.StringIO()))
+    assert failed.value.code == 1 and "SalesDay" in out.getvalue()
+
+    yesterday = local_day(timezone.now()) - dt.timedelta(days=1)
+    call_command("close-day", yesterday.isoformat(), site="yunling", stdout=io.StringIO())
+    assert DayClose.objects.filter(day=yesterday).count() == 1
+    with pytest.raises(CommandError):
+        call_command("close-day", yesterday.isoformat(), site="yunling", stdout=io.StringIO())
