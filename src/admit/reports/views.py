@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -161,8 +161,6 @@ def close_day(request: HttpRequest) -> HttpResponse:
     if not has(request.user, "reports.close_day"):
         raise DjangoPermissionDenied
     site = Site.objects.filter(code=request.POST.get("site", "")).first()
-    from django.contrib import messages
-
     try:
         if site is None:
             raise errors.NoSite()
