@@ -11,12 +11,14 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
 from admit.access.api import router as access_router
 from admit.accounts.api import router as auth_router
 from admit.accounts.auth import bearer
 from admit.catalog.api import router as catalog_router
 from admit.core.errors import DomainError
+from admit.core.text import NulCharacter, has_nul
 from admit.customers.api import router as customers_router
 from admit.inventory.api import router as inventory_router
 from admit.reports.api import router as reports_router
@@ -25,6 +27,24 @@ from admit.sales.api_passes import router as passes_router
 
 log = logging.getLogger(__name__)
 
+
+class AdmitParser(Parser):
+    """Django Ninja's JSON parser, refusing U+0000 anywhere in the body or the query (see
+    ``admit.core.text``)."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        data = super().parse_body(request)
+        if has_nul(data):
+            raise NulCharacter()
+        return data
+
+    def parse_querydict(self, data: Any, list_fields: list[str], request: HttpRequest) -> Any:
+        result = super().parse_querydict(data, list_fields, request)
+        if has_nul(result):
+            raise NulCharacter()
+        return result
+
+
 api = NinjaAPI(
     title="Admit API",
     version="1",
@@ -32,6 +52,7 @@ api = NinjaAPI(
     '`{"error": {"code": …, "message": …, "details": {…}}}`; money is a decimal string in CNY.',
     auth=bearer,
     urls_namespace="api",
+    parser=AdmitParser(),
 )
 
 STATUS_CODES = {
@@ -96,6 +117,8 @@ def on_authorization_error(request: HttpRequest, exc: AuthorizationError) -> Htt
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, DomainError):  # raised by AdmitParser, wrapped by Ninja
+        return on_domain_error(request, exc.__cause__)
     if exc.status_code == 400:
         return error_response(
             request,

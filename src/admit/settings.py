@@ -100,6 +100,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "admit.core.text.NulCharacterMiddleware",
     # The cookie middlewares skip /api/ (bearer tokens, no cookies): see core/middleware.py.
     "admit.core.middleware.WebSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

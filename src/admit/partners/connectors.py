@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from admit.catalog.models import Product
 from admit.core.errors import DomainError, ValidationFailed
+from admit.core.text import NulCharacter, has_nul
 from admit.sales.models import Order
 from admit.sales.services import VisitorIn
 from admit.tickets.models import Ticket
@@ -120,6 +121,8 @@ class SandboxOTA(Connector):
             payload = json.loads(body or b"{}")
         except (ValueError, UnicodeDecodeError):
             raise ValidationFailed(code="invalid_json") from None
+        if has_nul(payload):
+            raise NulCharacter()
         if not isinstance(payload, dict):
             raise ValidationFailed(code="invalid_json")
         return SignedCall(partner, service, payload)

@@ -33,6 +33,7 @@ from admit.access.models import Scan
 from admit.catalog.models import Price, Product, Site
 from admit.catalog.selectors import product_price, site_day
 from admit.core.errors import DomainError
+from admit.core.text import has_nul
 from admit.inventory.models import TemplateSlot
 from admit.inventory.selectors import SlotAvailability, availability
 from admit.inventory.services import pools_ensure
@@ -154,6 +155,8 @@ class Call:
             data = json.loads(self.request.body or b"{}")
         except (ValueError, UnicodeDecodeError):
             raise bad_request("The body is not valid JSON") from None
+        if has_nul(data):
+            raise bad_request("The body contains a NUL character (U+0000)")
         if not isinstance(data, dict):
             raise bad_request("The body must be a JSON object")
         return data
