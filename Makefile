@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test lint format venv clean messages
+.PHONY: demo test lint format venv clean messages fuzz
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(STAMP)
 ## Run the whole suite (SQLite unless ADMIT_DATABASE_URL says otherwise)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Schemathesis with fresh random requests on every run (make test sends a fixed set).
+fuzz: $(STAMP)
+	ADMIT_FUZZ=explore ADMIT_FUZZ_SCALE=$${ADMIT_FUZZ_SCALE:-4} $(BIN)/python -m pytest -p no:randomly tests/test_api_schemathesis.py tests/test_partners_octo_schemathesis.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

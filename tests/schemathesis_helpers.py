@@ -3,10 +3,16 @@
 Every operation of the schema gets ``max_examples`` generated requests per generation mode, all
 inside one test (so the demo world is built once, not once per operation); the failures of all
 operations are gathered and reported together, each with a ``curl`` line that reproduces it.
+
+In ``make test`` the generation is derandomized: every run sends the same requests, so a red run
+is reproducible and CI does not turn red on a new random draw. ``make fuzz`` explores instead:
+``ADMIT_FUZZ=explore`` draws fresh random requests on each run and ``ADMIT_FUZZ_SCALE`` multiplies
+the number of examples; what it finds becomes a regression test (see tests/test_nul_characters.py).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +29,9 @@ from schemathesis.schemas import BaseSchema
 APP = get_wsgi_application()
 
 Send = Callable[[Case, st.DataObject], None]
+
+EXPLORE = os.environ.get("ADMIT_FUZZ", "") == "explore"
+SCALE = max(1, int(os.environ.get("ADMIT_FUZZ_SCALE", "1") or 1))
 
 
 @contextmanager
@@ -55,7 +64,8 @@ def fuzz(
         for mode in modes:
 
             @settings(
-                max_examples=max_examples,
+                max_examples=max_examples * SCALE,
+                derandomize=not EXPLORE,
                 deadline=None,
                 suppress_health_check=list(HealthCheck),
                 database=None,

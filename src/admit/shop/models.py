@@ -126,3 +126,16 @@ class SignInCode(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["phone", "created_at"], name="signincode_phone_created")]
+
+
+class SignInThrottle(models.Model):
+    """When a code was last sent to a phone: the one row per phone that two requests at the same
+    instant both update, so that only one of them passes the wait between codes (a conditional
+    UPDATE; a first request for a phone inserts the row, and a second one then fails on the
+    unique key)."""
+
+    phone = models.CharField(max_length=32, unique=True)
+    last_sent_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.phone

@@ -22,7 +22,7 @@ import datetime as dt
 import re
 import secrets
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -38,7 +38,7 @@ from admit.customers.models import Member
 from admit.customers.origin import normalize_phone
 from admit.customers.selectors import member_of
 
-from ..models import SignInCode
+from ..models import SignInCode, SignInThrottle
 from . import SHOP, InvalidPhone
 
 CODE_DIGITS = 6
@@ -100,11 +100,28 @@ def _seconds_message(seconds: int) -> str:
     ) % {"n": seconds}
 
 
+def _claim_phone(phone: str, now: dt.datetime) -> None:
+    """Take this phone's turn to be sent a code, or refuse if it had one less than
+    ``RESEND_AFTER`` ago. The conditional UPDATE locks the phone's throttle row until the
+    transaction ends, so of two simultaneous requests the second sees the first's time."""
+    claimed = SignInThrottle.objects.filter(
+        phone=phone, last_sent_at__lte=now - RESEND_AFTER
+    ).update(last_sent_at=now)
+    if claimed:
+        return
+    try:
+        with transaction.atomic():
+            SignInThrottle.objects.create(phone=phone, last_sent_at=now)
+        return
+    except IntegrityError:
+        pass  # the row exists and is recent (perhaps written a moment ago by another request)
+    last = SignInThrottle.objects.values_list("last_sent_at", flat=True).get(phone=phone)
+    wait = _wait(min(last, now), RESEND_AFTER, now)
+    raise CodeTooSoon(_seconds_message(wait), details={"retry_after": wait})
+
+
 def _check_limits(phone: str, now: dt.datetime) -> None:
-    latest = SignInCode.objects.filter(phone=phone).order_by("-created_at", "-pk").first()
-    if latest is not None and latest.created_at + RESEND_AFTER > now:
-        wait = _wait(latest.created_at, RESEND_AFTER, now)
-        raise CodeTooSoon(_seconds_message(wait), details={"retry_after": wait})
+    _claim_phone(phone, now)
     recent = list(
         SignInCode.objects.filter(phone=phone, created_at__gt=now - KEEP)
         .order_by("-created_at")
@@ -133,6 +150,7 @@ def member_code_send(*, phone: str, now: dt.datetime | None = None) -> SignInCod
     _check_limits(digits, now)
     # Rows older than the longest window count for nothing any more.
     SignInCode.objects.filter(created_at__lt=now - KEEP).delete()
+    SignInThrottle.objects.filter(last_sent_at__lt=now - KEEP).delete()
     member = member_of(phone=digits)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     salt = secrets.token_hex(8)
