@@ -511,6 +511,19 @@ def test_a_void_rebate_statement_pays_nothing_out(world, clock):
     voided = AuditEntry.objects.filter(verb="rebate_statement_voided", object_id=str(st.pk))
     assert voided.count() == 1 and voided.get().after["reason"] == "issued for the wrong guide"
     assert not RebatePayment.objects.exists() and ledger_problems() == []
+    # The void one covers nothing: the period is issued again, and then it is covered.
+    again = rebate_statement_issue(
+        guide=st.guide, period_start=st.period_start, period_end=st.period_end, actor=finance
+    )
+    assert again.pk != st.pk and (again.status, again.rebate) == ("open", st.rebate)
+    refused(
+        "statement_overlap",
+        rebate_statement_issue,
+        guide=st.guide,
+        period_start=st.period_start,
+        period_end=st.period_end,
+        actor=finance,
+    )
 
 
 def test_a_rebate_statement_with_nothing_to_pay_out_is_paid_when_issued(world, clock):

@@ -527,8 +527,12 @@ class RebateStatement(models.Model):
         verbose_name_plural = _("rebate statements")
         ordering = ["guide", "-period_start"]
         constraints = [
+            # Issuing locks the guide's row and checks for overlaps; this is the backstop
+            # where the database has partial indexes (not MariaDB: Django's check W036).
             models.UniqueConstraint(
-                fields=["guide", "period_start"], name="rebatestatement_period_unique"
+                fields=["guide", "period_start"],
+                condition=~Q(status="void"),
+                name="rebatestatement_period_unique",
             ),
             models.CheckConstraint(
                 condition=Q(paid=0) | (Q(paid__gt=0) & Q(paid__lte=F("rebate"))),

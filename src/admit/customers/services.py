@@ -546,9 +546,14 @@ def rebate_statement_issue(
     if period_end < period_start or period_end >= timezone.localdate():
         raise errors.PeriodInvalid()
     Guide.objects.select_for_update().filter(pk=guide.pk).get()
-    if RebateStatement.objects.filter(
-        guide=guide, period_start__lte=period_end, period_end__gte=period_start
-    ).exists():
+    # A void statement covers nothing: its period can be issued again, correctly.
+    if (
+        RebateStatement.objects.filter(
+            guide=guide, period_start__lte=period_end, period_end__gte=period_start
+        )
+        .exclude(status=RebateStatement.Status.VOID)
+        .exists()
+    ):
         raise errors.StatementOverlap()
     lo, hi = _local_bounds(period_start, period_end)
     sums = GuideCredit.objects.filter(guide=guide, at__gte=lo, at__lt=hi).aggregate(
@@ -644,7 +649,8 @@ def rebate_statement_void(
     *, statement: RebateStatement, reason: str, actor: Any
 ) -> RebateStatement:
     """Void a rebate statement issued in error, before anything is paid against it. Its period
-    stays covered: no other statement is issued for it. Voiding a void one changes nothing."""
+    is free again: the right statement can then be issued for it. Voiding a void one changes
+    nothing."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(code="reason_required", details={"reason": ""})
