@@ -309,16 +309,18 @@ def _pass_ticket(tickets: list[Ticket], today: dt.date) -> Ticket | None:
     return live[0] if live else None
 
 
-def member_passes(*, member: Member, today: dt.date) -> list[PassCard]:
-    """The member's passes, newest first, with the period that opens the gates. Three
+def member_passes(*, member: Member, now: dt.datetime) -> list[PassCard]:
+    """The member's passes, newest first, with the period that opens the gates. "Today" is the
+    day at the pass's site, in its time zone (as at its gates), not on the server's clock. Two
     queries whatever the number of passes."""
     out = []
     for p in (
         Pass.objects.filter(member=member)
-        .select_related("product")
+        .select_related("product__site")
         .prefetch_related("tickets")
         .order_by("-created_at", "-pk")
     ):
+        today = site_today(p.product.site, now)
         tickets = list(p.tickets.all())
         if p.status != Pass.Status.ACTIVE:
             state = p.status

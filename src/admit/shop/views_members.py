@@ -144,7 +144,7 @@ def account(request: HttpRequest) -> HttpResponse:
             card,
             mark_safe(qr_svg(card.ticket.code, scale=4, fluid=True)) if card.ticket else "",
         )  # segno's SVG
-        for card in selectors.member_passes(member=member, today=timezone.localdate())
+        for card in selectors.member_passes(member=member, now=timezone.now())
     ]
     orders = Paginator(selectors.member_orders(member=member), ORDERS_PER_PAGE).get_page(
         request.GET.get("page")
