@@ -146,7 +146,7 @@ def test_the_figures_are_those_of_the_sales_and_scans(busy: dict[str, Any]) -> N
     assert dict(zip(body["hours"]["labels"], body["hours"]["out"], strict=True))["09:00"] == 1
 
     origins = {o["code"]: (o["name"], o["persons"]) for o in body["origins"]}
-    assert origins == {YUNNAN: ("云南省", 2), GUANGDONG: ("广东省", 2)}
+    assert origins == {YUNNAN: ("Yunnan", 2), GUANGDONG: ("Guangdong", 2)}
     assert body["origins"][0]["persons"] >= body["origins"][-1]["persons"]
     assert body["origins_unknown"] == 0  # the one unknown visitor was voided
 
@@ -163,6 +163,11 @@ def test_a_lane_silent_for_minutes_shows_offline(busy: dict[str, Any]) -> None:
         offline = {row["lane"]: row for row in data()["lanes"]["offline"]}
     east = next(row for name, row in offline.items() if "(east-1)" in name)
     assert east["last_contact"] == "09:40" and east["gate"] == "East Gate"
+    assert east["lane"] == "East Gate lane 1 (east-1)"
+    with time_machine.travel("2027-01-11 09:50 +0800", tick=True):
+        chinese = data(staff("finance", language="zh-hans"))["lanes"]["offline"]
+    east = next(row for row in chinese if "(east-1)" in row["lane"])
+    assert (east["lane"], east["gate"]) == ("东大门 1 号通道 (east-1)", "东大门")
 
 
 def test_inside_is_estimated_where_no_lane_counts_exits(busy: dict[str, Any]) -> None:
@@ -220,6 +225,7 @@ def test_the_page_speaks_chinese(busy: dict[str, Any]) -> None:
         body = data(client)
     assert "今日概览" in html and "云岭山风景区" in html
     assert "东大门" in body["gates"]["labels"]
+    assert {o["name"] for o in body["origins"]} == {"云南省", "广东省"}
 
 
 def test_the_charting_library_is_served(client: Client) -> None:

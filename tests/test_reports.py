@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 import time_machine
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from admit.access.models import Scan
 from admit.accounts.models import User
@@ -297,14 +297,19 @@ def test_every_report_runs_for_every_grouping_and_adds_up(world):
 
 def test_visitor_origin_follows_the_id_numbers(demo, clock, api):
     visitors = [
-        {"name": "李雷", "id_type": "resident_id", "id_number": IDS[2], "phone": ""},  # 广东 梅州
+        {"name": "李雷", "id_type": "resident_id", "id_number": IDS[2], "phone": ""},  # 广东 汕头
         {"name": "韩梅梅", "id_type": "resident_id", "id_number": IDS[4], "phone": ""},  # 上海
     ]
     for v in visitors:
         order = place(api, [line(api, "annual", 1, start=None, visitors=[v])])
         pay_cash(api, order["code"])
-    provinces = by_label(run("origin", "province"), "visitors")
-    assert provinces == {"广东省": 1, "上海市": 1}
+    with translation.override("zh-hans"):
+        provinces = by_label(run("origin", "province"), "visitors")
+        assert provinces == {"广东省": 1, "上海市": 1}
+        assert by_label(run("origin", "city"), "visitors") == {"广东省 汕头市": 1, "上海市": 1}
+    with translation.override("en"):  # provinces in English, the cities' names as the table's
+        assert by_label(run("origin", "province"), "visitors") == {"Guangdong": 1, "Shanghai": 1}
+        assert by_label(run("origin", "city"), "visitors") == {"Guangdong 汕头市": 1, "Shanghai": 1}
     assert report_problems() == []
 
 

@@ -121,7 +121,7 @@ def gates_list(request: HttpRequest, site: Id | None = None) -> Any:
                 {
                     "id": ln.pk,
                     "code": ln.code,
-                    "name": ln.name,
+                    "name": ln.display_name,
                     "direction": ln.direction,
                     "mode": ln.mode,
                     "device_kind": ln.device_kind,

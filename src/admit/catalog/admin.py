@@ -70,7 +70,7 @@ class ZoneAdmin(CatalogAdmin):
 
 class LaneInline(CatalogInline):
     model = Lane
-    fields = ("code", "name", "direction", "device_kind", "mode", "is_active")
+    fields = ("code", "name", "name_en", "direction", "device_kind", "mode", "is_active")
 
 
 @admin.register(Gate)
@@ -90,13 +90,24 @@ class LaneAdmin(CatalogAdmin):
     list_display = ("code", "name", "gate", "mode", "is_active", "summary")
     list_filter = ("gate__site", "gate", "direction", "device_kind", "mode")
     list_editable = ("mode",)
-    search_fields = ("code", "name", "gate__name")
+    search_fields = ("code", "name", "name_en", "gate__name")
     filter_horizontal = ("admits_products", "admits_categories")
     readonly_fields = ("summary",)
     fieldsets = (
         (
             None,
-            {"fields": ("gate", "code", "name", "direction", "device_kind", "mode", "is_active")},
+            {
+                "fields": (
+                    "gate",
+                    "code",
+                    "name",
+                    "name_en",
+                    "direction",
+                    "device_kind",
+                    "mode",
+                    "is_active",
+                )
+            },
         ),
         (
             _("Who may pass (放行规则)"),

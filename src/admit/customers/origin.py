@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 import phonenumbers
+from django.utils.translation import get_language
 from phonenumbers import geocoder
 
 from admit.core import prc_id
@@ -22,6 +23,54 @@ TABLE = Path(__file__).parent / "data" / "regions.csv"
 MUNICIPALITIES = {"11", "12", "31", "50"}
 # Prefecture rows that are no city (市辖区, 县, 省直辖县级行政区划, …).
 NOT_A_CITY = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
+
+
+# The provincial-level divisions' names in English, for pages shown in English (the table's
+# prefecture names stay Chinese there, after their province's English name).
+PROVINCES_EN = {
+    "110000": "Beijing",
+    "120000": "Tianjin",
+    "130000": "Hebei",
+    "140000": "Shanxi",
+    "150000": "Inner Mongolia",
+    "210000": "Liaoning",
+    "220000": "Jilin",
+    "230000": "Heilongjiang",
+    "310000": "Shanghai",
+    "320000": "Jiangsu",
+    "330000": "Zhejiang",
+    "340000": "Anhui",
+    "350000": "Fujian",
+    "360000": "Jiangxi",
+    "370000": "Shandong",
+    "410000": "Henan",
+    "420000": "Hubei",
+    "430000": "Hunan",
+    "440000": "Guangdong",
+    "450000": "Guangxi",
+    "460000": "Hainan",
+    "500000": "Chongqing",
+    "510000": "Sichuan",
+    "520000": "Guizhou",
+    "530000": "Yunnan",
+    "540000": "Tibet",
+    "610000": "Shaanxi",
+    "620000": "Gansu",
+    "630000": "Qinghai",
+    "640000": "Ningxia",
+    "650000": "Xinjiang",
+    "710000": "Taiwan",
+    "810000": "Hong Kong",
+    "820000": "Macao",
+}
+
+
+def region_label(code: str) -> str:
+    """A region's name as the current language shows it: a province (or municipality) in
+    English on English pages, the table's Chinese name otherwise; "" for an unknown code."""
+    if (get_language() or "").startswith("en") and code in PROVINCES_EN:
+        return PROVINCES_EN[code]
+    return regions().get(code, "")
 
 
 @dataclass(frozen=True)

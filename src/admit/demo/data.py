@@ -201,20 +201,29 @@ def demo_load(*, log: Callable[[str], None] = lambda _m: None) -> bool:
                 gate=east,
                 code=f"east-{i}",
                 name=f"东大门 {i} 号通道",
+                name_en=f"East Gate lane {i}",
                 device_kind=kind,
                 direction=direction,
             )
         )
     exit_gate = save(Gate(site=site, code="exit", name="南出口", name_en="South Exit", zone=main))
     for i in (1, 2):
-        save(Lane(gate=exit_gate, code=f"exit-{i}", name=f"南出口 {i} 号通道", direction="out"))
+        save(
+            Lane(
+                gate=exit_gate,
+                code=f"exit-{i}",
+                name=f"南出口 {i} 号通道",
+                name_en=f"South Exit lane {i}",
+                direction="out",
+            )
+        )
     for code, name, en, zone in [
         ("garden", "幽兰园入口", "Orchid Garden entrance", garden),
         ("cable", "索道下站", "Cable car lower station", cable),
         ("theatre", "剧场检票口", "Theatre entrance", theatre),
     ]:
         gate = save(Gate(site=site, code=code, name=name, name_en=en, zone=zone))
-        save(Lane(gate=gate, code=f"{code}-1", name=f"{name} 1", direction="in"))
+        save(Lane(gate=gate, code=f"{code}-1", name=f"{name} 1", name_en=f"{en} 1", direction="in"))
 
     log("products and prices")
     all_channels = list(channels.values())

@@ -555,9 +555,8 @@ ORIGIN_GROUPS = (("province", _("province")), ("city", _("city")))
 
 
 def origin_report(f: Filters) -> Result:
-    from admit.customers.origin import regions
+    from admit.customers.origin import region_label
 
-    region_name = regions().get
     group = f.group or "province"
     qs = _days(f, OriginDay.objects.all())
     if f.channel:
@@ -580,9 +579,9 @@ def origin_report(f: Filters) -> Result:
     out: list[list[Any]] = []
     for r in sorted(rows, key=lambda r: -(r["persons"] - r["refunded"])):
         code = r["city"] if group == "city" else r["province"]
-        name = (region_name(code) or code) if code else str(_("unknown"))
+        name = (region_label(code) or code) if code else str(_("unknown"))
         if group == "city" and code and code != r["province"]:
-            name = f"{region_name(r['province']) or r['province']} {name}"
+            name = f"{region_label(r['province']) or r['province']} {name}"
         v = r["persons"] - r["refunded"]
         out.append([name, r["orders"], r["persons"], r["refunded"], v, _pct(v, total)])
     chart = _bar([r[0] for r in out[:15]], [(_("visitors"), [r[4] for r in out[:15]])])

@@ -85,7 +85,7 @@ def _estimated_inside(
 
 def today(site: Site, now: dt.datetime | None = None) -> dict[str, Any]:
     """Everything the dashboard shows for ``site`` on its business day at ``now``."""
-    from admit.customers.origin import regions
+    from admit.customers.origin import region_label
 
     at = local(site.pk, now or timezone.now())
     day = at.date()
@@ -179,7 +179,6 @@ def today(site: Site, now: dt.datetime | None = None) -> dict[str, Any]:
         .values("province")
         .annotate(persons=Sum("persons"), refunded=Sum("refunded"))
     )
-    names = regions()
     origins = []
     unknown = 0
     visitors = 0  # persons of the tickets sold today, less those refunded or voided
@@ -190,7 +189,7 @@ def today(site: Site, now: dt.datetime | None = None) -> dict[str, Any]:
             unknown += persons
         elif persons > 0:
             origins.append(
-                {"code": r["province"], "name": names.get(r["province"], ""), "persons": persons}
+                {"code": r["province"], "name": region_label(r["province"]), "persons": persons}
             )
     origins.sort(key=lambda o: (-o["persons"], o["code"]))
     for o in origins:
