@@ -3,14 +3,17 @@ works, dead letters are retried by staff with the right, and every change is aud
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import transaction
 from django.test import Client
 
 from admit.accounts.models import User
 from admit.core.models import AuditEntry
-from admit.partners.models import OutboxMessage, Partner
+from admit.partners.models import OutboxMessage, Partner, PartnerWebhook
 from admit.partners.services import outbox_put, partner_authenticate
+from admit.partners.services.webhooks import webhook_register
 
 
 @pytest.fixture
@@ -29,6 +32,7 @@ def as_user(demo):
         "/admin/partners/partner/",
         "/admin/partners/partnerbooking/",
         "/admin/partners/outboxmessage/",
+        "/admin/partners/partnerwebhook/",
     ],
 )
 def test_partner_lists_render_in_both_languages(as_user, url):
@@ -71,3 +75,37 @@ def test_staff_retry_dead_letters_with_the_right(as_user):
     message.refresh_from_db()
     assert (message.status, message.attempts) == ("pending", 0)
     assert AuditEntry.objects.filter(verb="outbox_retry", actor__username="marketing").exists()
+
+
+def test_webhooks_show_their_deliveries_and_staff_with_the_right_remove_one(as_user):
+    partner = Partner.objects.get(code="klook")
+    hook = webhook_register(
+        partner=partner, event="booking_update", url="https://reseller.example/hooks/admit"
+    )
+    other = webhook_register(
+        partner=partner, event="booking_update", url="https://reseller.example/other"
+    )
+    with transaction.atomic():
+        sent = [
+            outbox_put(topic="octo.webhook", partner=partner, url=hook.url, payload={})
+            for _ in range(3)
+        ]
+    OutboxMessage.objects.filter(pk__in=[m.pk for m in sent[:2]]).update(status="delivered")
+    OutboxMessage.objects.filter(pk=sent[2].pk).update(status="dead")
+
+    page = as_user("marketing").get("/admin/partners/partnerwebhook/").content.decode()
+    row = page[page.index("https://reseller.example/hooks/admit") :].split("</tr>")[0]
+    links = dict(re.findall(r'status__exact=(\w+)[^"]*">(\d+)</a>', row))
+    assert links == {"delivered": "2", "dead": "1"}  # none pending: a plain 0
+    assert as_user("cashier").get("/admin/partners/partnerwebhook/").status_code == 403
+
+    action = {"action": "remove", "_selected_action": [hook.pk]}
+    as_user("finance").post("/admin/partners/partnerwebhook/", action)
+    assert PartnerWebhook.objects.filter(pk=hook.pk).exists()  # no right: nothing removed
+    response = as_user("marketing").post("/admin/partners/partnerwebhook/", action, follow=True)
+    assert "1 webhook(s) removed." in response.content.decode()
+    assert list(PartnerWebhook.objects.all()) == [other]
+    entry = AuditEntry.objects.get(verb="webhook_delete")
+    assert entry.actor.username == "marketing" and entry.object_id == str(hook.pk)
+    # The messages already queued stay, and a dead one can still be retried.
+    assert OutboxMessage.objects.filter(url=hook.url).count() == 3

@@ -154,6 +154,8 @@ ROLES: dict[str, Role] = {
                 *_perms("customers", ("account", "accountmember"), ALL),
                 *_perms("partners", ("partner",), ALL),
                 "partners.view_partnerbooking",
+                "partners.view_partnerwebhook",
+                "partners.delete_partnerwebhook",
                 "partners.view_outboxmessage",
                 "partners.retry_outboxmessage",
                 "sales.view_order",
