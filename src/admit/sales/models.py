@@ -8,6 +8,7 @@ kept on refunds, and once paid the two are equal (``admit check-money``).
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -237,7 +238,22 @@ class PaymentMethod(models.TextChoices):
     PREPAID = "prepaid", _("paid from a B2B account's prepaid balance")
 
 
-class Payment(AppendOnlyModel):
+class MoneyRow(AppendOnlyModel):
+    """A payment or a refund: append-only, and written only by
+    ``admit.sales.services.common.money_record``, which also tells the reports (a row saved
+    any other way would be money the takings never count)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            f"{type(self).__name__} rows are written by "
+            "admit.sales.services.common.money_record, which the reports listen to"
+        )
+
+
+class Payment(MoneyRow):
     """Money received for an order."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
@@ -273,7 +289,7 @@ class Payment(AppendOnlyModel):
         ]
 
 
-class Refund(AppendOnlyModel):
+class Refund(MoneyRow):
     """Money paid back, against one payment."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")

@@ -10,7 +10,6 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from admit.core import hooks
 from admit.core.money import to_money
 from admit.core.services import actor_label
 from admit.core.sql import insert
@@ -23,7 +22,7 @@ from ..models import Order, Payment, PaymentIntent, PaymentMethod, Refund
 from ..providers import Notification
 from ..providers import provider as get_provider
 from ..selectors import with_details
-from .common import ZERO, due, event, event_row, order_lock, passes_register
+from .common import ZERO, due, event, event_row, money_record, order_lock, passes_register
 from .orders import order_confirm
 
 WINDOW_METHODS = (PaymentMethod.CASH, PaymentMethod.CARD)
@@ -103,8 +102,7 @@ def order_pay(
             actor_label=actor_label(actor)[:150],
             shift_id=shift_id,
         )
-        insert([payment])
-        hooks.publish(hooks.MONEY_MOVED, order=order, payment=payment)
+        money_record(order, payment)
         paid = event_row(order, "payment", actor, method=method, amount=value, change=change)
         payments.append(payment)
         with_details(order, payments=payments, refunds=[])
@@ -181,7 +179,7 @@ def _apply(*, provider: str, note: Notification, now: dt.datetime | None) -> Pay
     try:
         with transaction.atomic():
             order = order_lock(intent.order_id)
-            payment = Payment.objects.create(
+            payment = Payment(
                 order=order,
                 method=PaymentMethod.ONLINE,
                 amount=note.amount,
@@ -191,7 +189,7 @@ def _apply(*, provider: str, note: Notification, now: dt.datetime | None) -> Pay
                 actor_label=provider,
                 shift_id=intent.shift_id,
             )
-            hooks.publish(hooks.MONEY_MOVED, order=order, payment=payment)
+            money_record(order, payment)
             PaymentIntent.objects.filter(pk=intent.pk).update(status=PaymentIntent.Status.SUCCEEDED)
             event(
                 order,
@@ -210,7 +208,7 @@ def _apply(*, provider: str, note: Notification, now: dt.datetime | None) -> Pay
             else:
                 refund_id = f"{order.code}-{payment.pk}"
                 ref = prov.refund(ref=note.ref, amount=note.amount, refund_id=refund_id)
-                late = Refund.objects.create(
+                late = Refund(
                     order=order,
                     payment=payment,
                     method=PaymentMethod.ONLINE,
@@ -219,7 +217,7 @@ def _apply(*, provider: str, note: Notification, now: dt.datetime | None) -> Pay
                     reason="late_payment",
                     actor_label=provider,
                 )
-                hooks.publish(hooks.MONEY_MOVED, order=order, refund=late)
+                money_record(order, late)
                 event(order, "late_payment_refunded", None, amount=note.amount, status=order.status)
             return payment
     except IntegrityError:

@@ -37,7 +37,7 @@ from admit.tickets.services import pass_period_refresh, tickets_end, tickets_iss
 from .. import errors, window
 from ..models import Order, OrderLine, Payment, PaymentMethod, Refund
 from ..providers import provider as get_provider
-from .common import ZERO, event, order_lock
+from .common import ZERO, event, money_record, order_lock
 from .orders import site_today
 from .payments import ACCOUNT_METHODS
 
@@ -120,7 +120,7 @@ def _pay_back(
                 order_id=order.pk,
                 actor=actor,
             )
-        row = Refund.objects.create(
+        row = Refund(
             order=order,
             payment=payment,
             method=payment.method,
@@ -132,7 +132,7 @@ def _pay_back(
             actor_label=actor_label(actor)[:150],
             shift_id=shift_id,
         )
-        hooks.publish(hooks.MONEY_MOVED, order=order, refund=row)
+        money_record(order, row)
         rows.append(row)
         left -= max(part, ZERO)
     if left > 0:  # cannot happen while balance == live tickets + fees; refuse rather than lose
@@ -365,10 +365,10 @@ def _pay_difference(order: Order, amount: Decimal, payment: dict[str, Any], acto
             order_id=order.pk,
             actor=actor,
         )
-        row = Payment.objects.create(
+        row = Payment(
             order=order, method=method, amount=amount, actor_label=actor_label(actor)[:150]
         )
-        hooks.publish(hooks.MONEY_MOVED, order=order, payment=row)
+        money_record(order, row)
         return
     if method not in (PaymentMethod.CASH, PaymentMethod.CARD):
         raise errors.MethodNotAllowed(details={"method": method})
@@ -379,7 +379,7 @@ def _pay_difference(order: Order, amount: Decimal, payment: dict[str, Any], acto
         if tendered_value is None or tendered_value < amount:
             raise errors.TenderedTooLittle(details={"amount": str(amount)})
         change = tendered_value - amount
-    row = Payment.objects.create(
+    row = Payment(
         order=order,
         method=method,
         amount=amount,
@@ -388,4 +388,4 @@ def _pay_difference(order: Order, amount: Decimal, payment: dict[str, Any], acto
         reference=str(payment.get("reference", ""))[:100],
         actor_label=actor_label(actor)[:150],
     )
-    hooks.publish(hooks.MONEY_MOVED, order=order, payment=row)
+    money_record(order, row)
