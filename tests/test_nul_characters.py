@@ -81,6 +81,9 @@ def test_pages_refuse_nul_in_forms_and_queries(demo, client):
     assert response.status_code == 400
     assert "U+0000" in response.content.decode()
     assert client.get("/shop/lookup", {"code": "\x00"}).status_code == 400
+    # the same as multipart/form-data (the test client's default for a dict)
+    response = client.post("/shop/lookup", {"code": "\x00", "phone": "1"})
+    assert response.status_code == 400
     assert client.get("/shop/orders/A%00B/").status_code == 400
     # the ordinary page is unaffected
     assert client.get("/shop/lookup").status_code == 200
@@ -112,3 +115,11 @@ def test_the_ota_connector_refuses_nul_in_a_signed_body(demo, clock):
     else:
         raise AssertionError("a NUL in the order number was accepted")
     assert counts() == before
+
+
+def test_a_multipart_post_to_a_json_endpoint_still_reads_its_body(demo, clock):
+    """The middleware reads a multipart form first; an endpoint that reads the raw body (OCTO,
+    here) must still be able to, and answers its own 400 for a body that is no JSON."""
+    response = OCTO.post("/octo/bookings", {"productId": "x"})  # multipart/form-data
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == "BAD_REQUEST"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -54,6 +55,12 @@ def request_has_nul(request: HttpRequest) -> bool:
     if any(has_nul(key) or has_nul(request.GET.getlist(key)) for key in request.GET):
         return True
     if request.method == "POST" and request.content_type in FORM_TYPES:
+        if request.content_type == "multipart/form-data":
+            size = int(request.META.get("CONTENT_LENGTH") or 0)
+            if size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+                return False  # an upload: left to the form's own validators
+            # Read the body first, so that a view reading request.body still can.
+            request.body  # noqa: B018
         return any(has_nul(key) or has_nul(request.POST.getlist(key)) for key in request.POST)
     return False
 
