@@ -24,7 +24,7 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
     """The JSON object sent; numbers with a fraction as ``Decimal`` (money), never float."""
     try:
         data = json.loads(request.body or b"{}", parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ValidationFailed(_("The request is not valid JSON."), code="invalid_json") from exc
     if not isinstance(data, dict):
         raise ValidationFailed(_("The request is not valid JSON."), code="invalid_json")

@@ -119,7 +119,7 @@ class SandboxOTA(Connector):
             raise ValidationFailed(code="unknown_service", details={"service": service[:40]})
         try:
             payload = json.loads(body or b"{}")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise ValidationFailed(code="invalid_json") from None
         if has_nul(payload):
             raise NulCharacter()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import uuid as uuid_lib
 import zoneinfo
 from collections.abc import Callable
@@ -22,9 +23,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db.models import Prefetch
+from django.db.models import Count, Exists, OuterRef, Prefetch, Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -37,7 +38,8 @@ from admit.core.text import has_nul
 from admit.inventory.models import TemplateSlot
 from admit.inventory.selectors import SlotAvailability, availability
 from admit.inventory.services import pools_ensure
-from admit.sales.models import Order
+from admit.sales.models import Order, OrderLine
+from admit.sales.services.refunds import refund_deadline_open
 from admit.tickets.models import Ticket
 
 from . import errors
@@ -153,6 +155,10 @@ class Call:
     def body(self) -> dict[str, Any]:
         try:
             data = json.loads(self.request.body or b"{}")
+        except RequestDataTooBig:
+            raise OctoError("BAD_REQUEST", "The body is too large", status=413) from None
+        except RecursionError:
+            raise bad_request("The body is nested too deeply") from None
         except (ValueError, UnicodeDecodeError):
             raise bad_request("The body is not valid JSON") from None
         if has_nul(data):
@@ -362,14 +368,30 @@ def _start_times(product: Product) -> list[str]:
     return sorted({s.strftime("%H:%M") for s in starts if s is not None})
 
 
+def cancellation_cutoff_hours(product: Product, starts: list[str]) -> int:
+    """OCTO's cutoff counts back from an availability's start; the sales engine's refund
+    deadline counts back from the visit day's opening time. The whole hours given are never
+    fewer than the engine's for any start (the latest slot's, or midnight for a day ticket),
+    so a cancellation the reseller lets through is one the engine allows."""
+    hours = product.refund_deadline_hours
+    if hours is None:  # until the end of the visit day: at least until the start
+        return 0
+    day = dt.date(2000, 1, 3)
+    opens = dt.datetime.combine(day, product.site.opens_at)
+    start = max(dt.time.fromisoformat(s) for s in starts) if starts else dt.time(0, 0)
+    gap = dt.datetime.combine(day, start) - opens  # positive: the start is after opening
+    return max(0, math.ceil(hours + gap.total_seconds() / 3600))
+
+
 def _option(call: Viewer, product: Product, prices: tuple[Decimal, Decimal] | None) -> dict:
-    hours = product.refund_deadline_hours or 0
+    starts = _start_times(product)
+    hours = cancellation_cutoff_hours(product, starts)
     option: dict[str, Any] = {
         "id": OPTION_ID,
         "default": True,
         "internalName": "Default",
         "reference": None,
-        "availabilityLocalStartTimes": _start_times(product) or ["00:00"],  # opening hours
+        "availabilityLocalStartTimes": starts or ["00:00"],  # opening hours
         "cancellationCutoff": f"{hours} hours",
         "cancellationCutoffAmount": hours,
         "cancellationCutoffUnit": "hour",
@@ -424,15 +446,32 @@ def availability_id(product: Product, day: dt.date, start: dt.time | None) -> st
 def parse_availability_id(product: Product, value: Any) -> tuple[dt.date, dt.time | None]:
     try:
         at = dt.datetime.fromisoformat(str(value))
-    except ValueError:
+        if at.tzinfo is not None:
+            at = at.astimezone(_tz(product))
+    except (ValueError, OverflowError):  # not a time, or beyond year 1..9999 once converted
         raise invalid_availability(value) from None
-    if at.tzinfo is not None:
-        at = at.astimezone(_tz(product))
     day, start = at.date(), at.time().replace(tzinfo=None)
     if not _start_times(product):
         if start != dt.time(0, 0):
             raise invalid_availability(value)
         return day, None
+    return day, start
+
+
+def bookable_availability(
+    product: Product, value: Any, now: dt.datetime
+) -> tuple[dt.date, dt.time | None]:
+    """The day and start an availability id names, if it can still be booked: as the
+    availability answers show it, a time slot until it starts, a day until it ends."""
+    day, start = parse_availability_id(product, value)
+    tz = _tz(product)
+    cutoff = (
+        dt.datetime.combine(day, start, tzinfo=tz)
+        if start is not None
+        else dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=tz)
+    )
+    if cutoff <= now:
+        raise invalid_availability(value, "it has started or passed")
     return day, start
 
 
@@ -694,9 +733,13 @@ def booking_json(call: Viewer, booking: PartnerBooking) -> dict[str, Any]:
         units.append(unit)
     cancellation = None
     if booking.cancelled_at is not None:
-        refunded = order.refunds.exists()
+        refunds = order.refunds.aggregate(n=Count("pk"), fee=Sum("fee"))
+        if refunds["n"]:
+            refund = "PARTIAL" if (refunds["fee"] or 0) > 0 else "FULL"
+        else:  # a hold let go (nothing was paid), or a paid order kept in full
+            refund = "FULL" if order.status != Order.Status.PAID else "NONE"
         cancellation = {
-            "refund": "FULL" if refunded or order.status != Order.Status.PAID else "NONE",
+            "refund": refund,
             "reason": booking.cancel_reason or None,
             "utcCancelledAt": _iso_utc(booking.cancelled_at),
         }
@@ -716,7 +759,20 @@ def booking_json(call: Viewer, booking: PartnerBooking) -> dict[str, Any]:
         "product": product_json(call, product),
         "optionId": booking.option,
         "option": _option(call, product, prices),
-        "cancellable": status in ("ON_HOLD", "CONFIRMED"),
+        # As the sales engine will decide: a hold always; a confirmed booking while its
+        # product is refundable and its refund deadline has not passed.
+        "cancellable": status == "ON_HOLD"
+        or (
+            status == "CONFIRMED"
+            and product.refundable
+            and refund_deadline_open(
+                site=product.site,
+                first=line.date,
+                last=line.date,
+                hours=product.refund_deadline_hours,
+                now=now,
+            )
+        ),
         "cancellation": cancellation,
         "freesale": False,
         "availabilityId": avail_id,
@@ -880,8 +936,11 @@ def bookings(call: Call) -> Any:
     reference = _reference(body.get("uuid"))
     if "availabilityId" not in body:
         raise invalid_availability("", "required")
-    day, start = parse_availability_id(product, body["availabilityId"])
+    day, start = bookable_availability(product, body["availabilityId"], timezone.now())
     unit_uuids = [given or "" for given in _unit_items(product, body.get("unitItems"))]
+    given = [u for u in unit_uuids if u]
+    if len(set(given)) != len(given):
+        raise bad_request("unitItems name one uuid twice")
     minutes = body.get("expirationMinutes")
     if minutes is not None and (not isinstance(minutes, int) or isinstance(minutes, bool)):
         raise bad_request("expirationMinutes must be a whole number")
@@ -909,27 +968,48 @@ def bookings(call: Call) -> Any:
 def _bookings_list(call: Call) -> list[dict[str, Any]]:
     q = call.request.GET
     qs = PartnerBooking.objects.filter(partner=call.partner).select_related("order")
+    for field in ("resellerReference", "supplierReference", "localDate", "productId"):
+        if field in q and not q[field]:
+            raise bad_request(f"{field} is empty")
+    if ("localDateStart" in q) != ("localDateEnd" in q) or (
+        "localDateStart" in q and not (q["localDateStart"] and q["localDateEnd"])
+    ):
+        raise bad_request("localDateStart and localDateEnd are given together")
     if not any(
         k in q for k in ("resellerReference", "supplierReference", "localDate", "localDateStart")
     ):
         raise bad_request("Filter by resellerReference, supplierReference or a local date")
-    if q.get("resellerReference"):
+    if "resellerReference" in q:
         qs = qs.filter(reseller_reference=q["resellerReference"])
-    if q.get("supplierReference"):
+    if "supplierReference" in q:
         qs = qs.filter(order__code=q["supplierReference"])
-    if q.get("localDate"):
-        qs = qs.filter(order__lines__date=_date(q["localDate"], "localDate"))
-    if q.get("localDateStart") and q.get("localDateEnd"):
-        qs = qs.filter(
-            order__lines__date__gte=_date(q["localDateStart"], "localDateStart"),
-            order__lines__date__lte=_date(q["localDateEnd"], "localDateEnd"),
+    # Dates and products are the booking's as it stands: a line a date change replaced counts
+    # no more.
+    lines = OrderLine.objects.filter(order_id=OuterRef("order_id"), replaced_by__isnull=True)
+    if "localDate" in q:
+        lines = lines.filter(date=_date(q["localDate"], "localDate"))
+    if "localDateStart" in q:
+        lines = lines.filter(
+            date__gte=_date(q["localDateStart"], "localDateStart"),
+            date__lte=_date(q["localDateEnd"], "localDateEnd"),
         )
-    if q.get("productId"):
-        qs = qs.filter(order__lines__product_id=_product(call.partner, q["productId"]).pk)
-    return [booking_json(call, b) for b in qs.distinct()[:100]]
+    if "productId" in q:
+        lines = lines.filter(product_id=_product(call.partner, q["productId"]).pk)
+    if any(k in q for k in ("localDate", "localDateStart", "productId")):
+        qs = qs.filter(Exists(lines))
+    return [booking_json(call, b) for b in qs.order_by("pk")[:100]]
+
+
+def _path_uuid(reference: str) -> str:
+    """A booking uuid from the path, in the form it was stored in (lower case, hyphens)."""
+    try:
+        return str(uuid_lib.UUID(reference.strip()))
+    except ValueError:
+        raise invalid_uuid(reference) from None
 
 
 def _booking(call: Call, reference: str) -> PartnerBooking:
+    reference = _path_uuid(reference)
     booking = PartnerBooking.objects.filter(partner=call.partner, reference=reference).first()
     if booking is None:
         raise invalid_uuid(reference)
@@ -976,7 +1056,7 @@ def _booking_patch(call: Call, reference: str) -> dict[str, Any]:
         raise invalid_option(body["optionId"])
     day = start = None
     if "availabilityId" in body:
-        day, start = parse_availability_id(product, body["availabilityId"])
+        day, start = bookable_availability(product, body["availabilityId"], timezone.now())
     units = None
     if "unitItems" in body:
         chosen = [
@@ -1015,7 +1095,7 @@ def booking_confirm_view(call: Call, reference: str) -> dict[str, Any]:
     contact = body["contact"]
     booking = booking_confirm(
         partner=call.partner,
-        reference=reference,
+        reference=_path_uuid(reference),
         contact=_contact_in(contact),
         reseller_reference=str(body["resellerReference"])[:100]
         if body.get("resellerReference")
@@ -1028,7 +1108,9 @@ def booking_confirm_view(call: Call, reference: str) -> dict[str, Any]:
 def booking_cancel_view(call: Call, reference: str) -> dict[str, Any]:
     body = call.body()
     booking = booking_cancel(
-        partner=call.partner, reference=reference, reason=str(body.get("reason") or "")[:200]
+        partner=call.partner,
+        reference=_path_uuid(reference),
+        reason=str(body.get("reason") or "")[:200],
     )
     return booking_json(call, booking)
 
@@ -1040,7 +1122,8 @@ def booking_extend_view(call: Call, reference: str) -> dict[str, Any]:
     if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1:
         raise bad_request("expirationMinutes must be a whole number of minutes")
     return booking_json(
-        call, booking_extend(partner=call.partner, reference=reference, minutes=minutes)
+        call,
+        booking_extend(partner=call.partner, reference=_path_uuid(reference), minutes=minutes),
     )
 
 

@@ -125,7 +125,7 @@ class SandboxProvider:
                 amount=Decimal(str(data["amount"])),
                 paid=data["status"] == "paid",
             )
-        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+        except (ValueError, KeyError, TypeError, ArithmeticError, RecursionError) as exc:
             raise InvalidSignature(code="malformed_notification") from exc
 
     # -- the provider's own side: the customer pays, the provider notifies --

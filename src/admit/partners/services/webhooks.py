@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,7 +47,11 @@ def webhooks_of(partner: Partner) -> list[PartnerWebhook]:
 def webhook_delete(*, partner: Partner, webhook_id: str, actor: Any = None) -> PartnerWebhook:
     """Delete one of the partner's webhooks (another partner's is not found). Messages already
     queued for it are still delivered."""
-    hook = next((h for h in webhooks_of(partner) if str(h.uuid) == str(webhook_id)), None)
+    try:
+        wanted = uuid.UUID(str(webhook_id).strip())
+    except ValueError:
+        wanted = None
+    hook = next((h for h in webhooks_of(partner) if h.uuid == wanted), None)
     if hook is None:
         raise WebhookNotFound(details={"webhook": str(webhook_id)[:64]})
     audit_record(actor=actor, action=AuditEntry.Action.DELETE, obj=hook, verb="webhook_delete")

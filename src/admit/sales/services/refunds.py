@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from admit.catalog.models import Product
+from admit.catalog.models import Product, Site
 from admit.catalog.selectors import product_price, site_day
 from admit.core import hooks
 from admit.core.money import FEN
@@ -42,19 +42,24 @@ from .orders import site_today
 from .payments import ACCOUNT_METHODS
 
 
-def _visit_start(order: Order, day: dt.date) -> dt.datetime:
-    site = order.site
-    return dt.datetime.combine(day, site.opens_at, tzinfo=zoneinfo.ZoneInfo(site.time_zone))
+def refund_deadline_open(
+    *, site: Site, first: dt.date, last: dt.date, hours: int | None, now: dt.datetime
+) -> bool:
+    """Whether a ticket valid ``first``..``last`` may still be refunded at ``now``: until
+    ``hours`` before its first day opens (the site's opening time), or with no deadline set
+    until the end of its last day. Partners' APIs show the same rule (``cancellable``)."""
+    if hours is None:
+        return site_today(site, now) <= last
+    opens = dt.datetime.combine(first, site.opens_at, tzinfo=zoneinfo.ZoneInfo(site.time_zone))
+    return now <= opens - dt.timedelta(hours=hours)
 
 
 def _deadline_ok(order: Order, ticket: Ticket, hours: int | None, now: dt.datetime) -> bool:
     day = ticket.valid_until or ticket.valid_from
     if day is None:
         return True
-    if hours is None:
-        return site_today(order.site, now) <= day
     first = ticket.valid_from or day
-    return now <= _visit_start(order, first) - dt.timedelta(hours=hours)
+    return refund_deadline_open(site=order.site, first=first, last=day, hours=hours, now=now)
 
 
 def _tickets(order: Order, ticket_ids: Sequence[int] | None) -> list[Ticket]:

@@ -1,0 +1,173 @@
+"""OCTO at its edges, from a line-by-line review: dates beyond the calendar, bodies too deep or
+too large, booking uuids in capitals, a time slot that has started, one unit uuid twice, list
+filters that must not fall open or match a date a booking moved away from, and cancellations
+reported as the sales engine decides them (refundable, deadline, fee kept)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from admit.catalog.models import Product
+from admit.partners.models import PartnerBooking
+from admit.sales.models import Refund
+from tests.test_partners_octo import B1, B2, adult, get, octo_reseller, post, reserve
+
+# The demo's clock: 2026-11-22 09:00 in Shanghai; the park opens at 07:30.
+TODAY = "2026-11-22"
+
+
+@pytest.fixture
+def octo(demo, clock) -> Client:
+    return octo_reseller()
+
+
+def send(client: Client, method: str, path: str, body: Any) -> Any:
+    data = body if isinstance(body, bytes | str) else json.dumps(body)
+    return getattr(client, method)(f"/octo{path}", data, content_type="application/json")
+
+
+def confirm(client: Client, uuid: str = B1) -> dict[str, Any]:
+    response, body = post(
+        client, f"/bookings/{uuid}/confirm", {"contact": {}}, "/bookings/{uuid}/confirm"
+    )
+    assert response.status_code == 200, body
+    return body
+
+
+def test_availability_ids_beyond_the_calendar_are_invalid_not_errors(octo):
+    product = str(adult().pk)
+    for value in ("9999-12-31T23:00:00-10:00", "0001-01-01T00:00:00+10:00"):
+        body = {"productId": product, "optionId": "DEFAULT", "availabilityIds": [value]}
+        response = send(octo, "post", "/availability", body)
+        assert response.status_code == 400, response.content
+        assert response.json()["error"] == "INVALID_AVAILABILITY_ID"
+        response, body = reserve(octo, availabilityId=value)
+        assert (response.status_code, body["error"]) == (400, "INVALID_AVAILABILITY_ID")
+    assert not PartnerBooking.objects.exists()
+
+
+def test_bodies_too_deep_or_too_large_are_refused(octo, settings):
+    deep = '{"a":' * 5000 + "1" + "}" * 5000
+    response = send(octo, "post", "/availability", deep)
+    assert response.status_code == 400 and response.json()["error"] == "BAD_REQUEST"
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = send(octo, "post", "/bookings", {"notes": "x" * 2000})
+    assert response.status_code == 413 and response.json()["error"] == "BAD_REQUEST"
+    assert not PartnerBooking.objects.exists()
+
+
+def test_a_booking_uuid_in_capitals_finds_the_booking(octo):
+    response, booked = reserve(octo, uuid=B1.upper())
+    assert response.status_code == 200 and booked["uuid"] == B1
+    response, body = get(octo, f"/bookings/{B1.upper()}", "/bookings/{uuid}")
+    assert response.status_code == 200 and body["uuid"] == B1
+    assert confirm(octo, B1.upper())["status"] == "CONFIRMED"
+    response = send(octo, "post", "/bookings/not-a-uuid/cancel", {})
+    assert (response.status_code, response.json()["error"]) == (400, "INVALID_BOOKING_UUID")
+
+
+def test_a_time_slot_that_has_started_cannot_be_booked(octo):
+    body = {"productId": str(adult().pk), "optionId": "DEFAULT", "localDate": TODAY}
+    shown = {a["id"]: a["status"] for a in send(octo, "post", "/availability", body).json()}
+    started, later = f"{TODAY}T07:30:00+08:00", f"{TODAY}T13:30:00+08:00"
+    assert shown[started] == "CLOSED" and shown[later] != "CLOSED"
+    response, body = reserve(octo, availabilityId=started)
+    assert (response.status_code, body["error"]) == (400, "INVALID_AVAILABILITY_ID")
+    assert not PartnerBooking.objects.exists()
+    response, body = reserve(octo, availabilityId=later)
+    assert response.status_code == 200 and body["status"] == "ON_HOLD"
+    # nor can a held booking be moved to it
+    response = send(octo, "patch", f"/bookings/{B1}", {"availabilityId": started})
+    assert (response.status_code, response.json()["error"]) == (400, "INVALID_AVAILABILITY_ID")
+
+
+def test_one_unit_uuid_twice_is_refused(octo):
+    units = [{"unitId": "adult", "uuid": "u1"}, {"unitId": "adult", "uuid": "u1"}]
+    response, body = reserve(octo, unitItems=units)
+    assert (response.status_code, body["error"]) == (400, "BAD_REQUEST")
+    assert not PartnerBooking.objects.exists()
+
+
+def test_list_filters_never_fall_open(octo):
+    reserve(octo, uuid=B1, units=1)
+    for query in (
+        {"localDateStart": "2030-01-01"},
+        {"localDateEnd": "2030-01-01"},
+        {"localDateStart": "", "localDateEnd": ""},
+        {"localDate": ""},
+        {"resellerReference": ""},
+    ):
+        response = octo.get("/octo/bookings", query)
+        assert response.status_code == 400, (query, response.content)
+        assert response.json()["error"] == "BAD_REQUEST"
+    response, found = get(
+        octo, "/bookings", "/bookings/", localDateStart="2030-01-01", localDateEnd="2030-01-31"
+    )
+    assert response.status_code == 200 and found == []
+    response, found = get(
+        octo, "/bookings", "/bookings/", localDateStart="2027-01-01", localDateEnd="2027-01-31"
+    )
+    assert [b["uuid"] for b in found] == [B1]
+
+
+def test_a_moved_booking_is_listed_under_its_new_date_only(octo):
+    reserve(octo, uuid=B1, units=1)
+    confirm(octo)
+    response = send(
+        octo, "patch", f"/bookings/{B1}", {"availabilityId": "2027-01-12T09:30:00+08:00"}
+    )
+    assert response.status_code == 200, response.content
+    _r, old = get(octo, "/bookings", "/bookings/", localDate="2027-01-11")
+    _r, new = get(octo, "/bookings", "/bookings/", localDate="2027-01-12")
+    assert old == [] and [b["availabilityId"] for b in new] == ["2027-01-12T09:30:00+08:00"]
+
+
+def test_a_cancellation_that_keeps_a_fee_is_partial(octo):
+    Product.objects.filter(pk=adult().pk).update(refund_fee_percent=Decimal("20"))
+    reserve(octo, uuid=B1, units=1)
+    confirm(octo, B1)
+    _response, body = post(octo, f"/bookings/{B1}/cancel", {}, "/bookings/{uuid}/cancel")
+    refund = Refund.objects.get()
+    assert refund.fee > 0 and body["cancellation"]["refund"] == "PARTIAL"
+    # without a fee it is full; a hold let go (nothing paid) too
+    Product.objects.filter(pk=adult().pk).update(refund_fee_percent=Decimal("0"))
+    reserve(octo, uuid=B2, units=1)
+    confirm(octo, B2)
+    _r, body = post(octo, f"/bookings/{B2}/cancel", {}, "/bookings/{uuid}/cancel")
+    assert body["cancellation"]["refund"] == "FULL"
+
+
+def test_cancellable_and_the_cutoff_say_what_the_sales_engine_does(octo):
+    # Not refundable: confirmed, it is not cancellable, and cancelling is refused.
+    Product.objects.filter(pk=adult().pk).update(refundable=False)
+    reserve(octo, uuid=B1, units=1)
+    assert confirm(octo, B1)["cancellable"] is False
+    response = send(octo, "post", f"/bookings/{B1}/cancel", {})
+    assert response.json()["error"] == "UNPROCESSABLE_ENTITY", response.content
+    assert "refund" in response.json()["errorMessage"]
+    # Refundable until 2 hours before the visit day opens (07:30): at 09:00, today's 13:30 slot
+    # can no longer be cancelled, and the booking says so.
+    Product.objects.filter(pk=adult().pk).update(refundable=True, refund_deadline_hours=2)
+    response, _body = reserve(octo, uuid=B2, units=1, availabilityId=f"{TODAY}T13:30:00+08:00")
+    assert response.status_code == 200
+    confirmed = confirm(octo, B2)
+    assert confirmed["cancellable"] is False
+    response = send(octo, "post", f"/bookings/{B2}/cancel", {})
+    assert response.json()["error"] == "UNPROCESSABLE_ENTITY", response.content
+    assert not Refund.objects.exists()
+    # OCTO counts the cutoff back from a slot's start, the engine from the opening time: the
+    # hours shown cover the latest slot, so a reseller never allows what the engine refuses.
+    option = confirmed["option"]
+    latest = max(dt.time.fromisoformat(s) for s in option["availabilityLocalStartTimes"])
+    opens = adult().site.opens_at
+    gap = dt.datetime.combine(dt.date.min, latest) - dt.datetime.combine(dt.date.min, opens)
+    expected = math.ceil(2 + gap.total_seconds() / 3600)
+    assert option["cancellationCutoffAmount"] == expected > 2
+    assert option["cancellationCutoff"] == f"{expected} hours"
