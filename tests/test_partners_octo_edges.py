@@ -171,3 +171,26 @@ def test_cancellable_and_the_cutoff_say_what_the_sales_engine_does(octo):
     expected = math.ceil(2 + gap.total_seconds() / 3600)
     assert option["cancellationCutoffAmount"] == expected > 2
     assert option["cancellationCutoff"] == f"{expected} hours"
+
+
+def test_a_held_booking_on_a_full_slot_can_shrink_and_a_failed_change_keeps_the_hold(octo):
+    """The old hold is let go before the new one is placed, in one transaction: on a slot with
+    3 places left, a hold of 3 can become 2; growing it to 4 is refused and the hold of 2
+    stays, with its places."""
+    from admit.inventory.models import Pool
+    from tests.test_partners_octo import slot_pool
+
+    pool = slot_pool()
+    pool.allocations.all().update(quota=0)
+    Pool.objects.filter(pk=pool.pk).update(capacity=pool.held + pool.sold + 3, reserved=0)
+    response, _body = reserve(octo, units=3)
+    assert response.status_code == 200
+    response = send(octo, "patch", f"/bookings/{B1}", {"unitItems": [{"unitId": "adult"}] * 2})
+    assert response.status_code == 200, response.content
+    assert len(response.json()["unitItems"]) == 2
+    held = Pool.objects.get(pk=pool.pk).held
+    response = send(octo, "patch", f"/bookings/{B1}", {"unitItems": [{"unitId": "adult"}] * 4})
+    assert response.status_code == 400 and response.json()["error"] == "UNPROCESSABLE_ENTITY"
+    _r, body = get(octo, f"/bookings/{B1}", "/bookings/{uuid}")
+    assert body["status"] == "ON_HOLD" and len(body["unitItems"]) == 2
+    assert Pool.objects.get(pk=pool.pk).held == held

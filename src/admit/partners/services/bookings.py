@@ -382,6 +382,10 @@ def _update_held(
             .get()
         )
         slot = _slot(booking.partner, product, day, start) if moved else line.slot_id
+        # Let the old hold go first, so that its places count for the new one (a smaller or
+        # larger booking on a full slot, a move within the same pools). In this transaction:
+        # if the new order cannot be placed, the old hold is back as it was.
+        sales.order_cancel(order=order, actor=actor, now=now)
         new_order = sales.order_place(
             channel=booking.partner.channel.code,
             lines=[sales.LineRequest(product=product.pk, date=day, quantity=len(units), slot=slot)],
@@ -393,7 +397,6 @@ def _update_held(
         )
         until = max(until, now + dt.timedelta(minutes=1))
         sales.order_hold_extend(order=new_order, until=until, actor=actor, now=now)
-        sales.order_cancel(order=order, actor=actor, now=now)
         PartnerBooking.objects.filter(pk=booking.pk).update(order=new_order, unit_uuids=units)
     else:
         PartnerBooking.objects.filter(pk=booking.pk).update(unit_uuids=units)
