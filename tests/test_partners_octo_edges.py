@@ -194,3 +194,29 @@ def test_a_held_booking_on_a_full_slot_can_shrink_and_a_failed_change_keeps_the_
     _r, body = get(octo, f"/bookings/{B1}", "/bookings/{uuid}")
     assert body["status"] == "ON_HOLD" and len(body["unitItems"]) == 2
     assert Pool.objects.get(pk=pool.pk).held == held
+
+
+def test_availability_and_the_calendar_cost_the_same_queries_for_a_week_or_two_months(octo):
+    """The days' calendar, pools and allocations are read for the whole range at once: the
+    query count does not grow with the number of days (once the pools exist)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(path: str, days: int) -> int:
+        last = dt.date(2027, 1, 1) + dt.timedelta(days=days - 1)
+        body = {
+            "productId": str(adult().pk),
+            "optionId": "DEFAULT",
+            "localDateStart": "2027-01-01",
+            "localDateEnd": last.isoformat(),
+        }
+        send(octo, "post", path, body)  # the first look creates the pools
+        with CaptureQueriesContext(connection) as captured:
+            response = send(octo, "post", path, body)
+        assert response.status_code == 200, response.content
+        return len(captured.captured_queries)
+
+    week, months = queries("/availability/calendar", 7), queries("/availability/calendar", 60)
+    assert week == months <= 12, (week, months)
+    week, month = queries("/availability", 7), queries("/availability", 31)
+    assert week == month <= 12, (week, month)

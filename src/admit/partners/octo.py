@@ -32,11 +32,11 @@ from django.views.decorators.csrf import csrf_exempt
 
 from admit.access.models import Scan
 from admit.catalog.models import Price, Product, Site
-from admit.catalog.selectors import product_price, site_day
+from admit.catalog.selectors import DayInfo, product_price, site_day, site_days
 from admit.core.errors import DomainError
 from admit.core.text import has_nul
-from admit.inventory.models import TemplateSlot
-from admit.inventory.selectors import SlotAvailability, availability
+from admit.inventory.models import Pool, TemplateSlot
+from admit.inventory.selectors import SlotAvailability, availability_days
 from admit.inventory.services import pools_ensure
 from admit.sales.models import Order, OrderLine
 from admit.sales.services.refunds import refund_deadline_open
@@ -294,9 +294,11 @@ def _pricing(net: Decimal, retail: Decimal, count: int = 1) -> dict[str, Any]:
     }
 
 
-def _prices(partner: Partner, product: Product, day: dt.date) -> tuple[Decimal, Decimal] | None:
+def _prices(
+    partner: Partner, product: Product, day: dt.date, info: DayInfo | None = None
+) -> tuple[Decimal, Decimal] | None:
     """Net (the partner's channel) and retail (its retail channel, else net) for one day."""
-    info = site_day(site=product.site, day=day)
+    info = info or site_day(site=product.site, day=day)
     net = product_price(
         product=product, channel=partner.channel.code, day=day, day_type=info.day_type
     )
@@ -502,12 +504,6 @@ def _units_count(call: Call, product: Product, units: Any) -> int:
     return max(count, 1)
 
 
-def _slots(call: Call, product: Product, day: dt.date) -> list[SlotAvailability]:
-    if product.takes_capacity:
-        pools_ensure(site=product.site, day=day, zones=product.capacity_zones)
-    return availability(product=product, day=day, channel=call.partner.channel)
-
-
 def _hours(product: Product) -> list[dict[str, str]]:
     site = product.site
     return [{"from": site.opens_at.strftime("%H:%M"), "to": site.closes_at.strftime("%H:%M")}]
@@ -525,15 +521,49 @@ def _status(remaining: int | None, capacity: int | None, open_: bool) -> str:
     return "AVAILABLE"
 
 
+@dataclass
+class _Days:
+    """What the availability of a product over some days is made of, read for all the days at
+    once: a constant number of queries however many days (once their pools exist)."""
+
+    infos: dict[dt.date, DayInfo]
+    slots: dict[dt.date, list[SlotAvailability]]
+    timed: list[str]
+
+
+def _days_of(call: Call, product: Product, days: list[dt.date]) -> _Days:
+    site = product.site
+    first, last = min(days), max(days)
+    infos = site_days(site=site, first=first, last=last)
+    open_days = [d for d in days if not infos[d].closed]
+    if product.takes_capacity and open_days:
+        zones = product.capacity_zones
+        have = set(
+            Pool.objects.filter(site=site, date__gte=first, date__lte=last, zone__in=zones)
+            .values_list("date", "zone_id")
+            .distinct()
+        )
+        for day in open_days:
+            if not all((day, z.pk) in have for z in zones):
+                pools_ensure(site=site, day=day, zones=zones)
+    slots = (
+        availability_days(product=product, days=open_days, channel=call.partner.channel)
+        if open_days
+        else {}
+    )
+    return _Days(infos, slots, _start_times(product))
+
+
 def _day_availabilities(
-    call: Call, product: Product, day: dt.date, count: int
+    call: Call, product: Product, day: dt.date, count: int, days: _Days | None = None
 ) -> list[dict[str, Any]]:
     tz = _tz(product)
     now = timezone.now()
-    info = site_day(site=product.site, day=day)
-    prices = None if info.closed else _prices(call.partner, product, day)
-    slots = [] if info.closed else _slots(call, product, day)
-    timed = _start_times(product)
+    days = days or _days_of(call, product, [day])
+    info = days.infos[day]
+    prices = None if info.closed else _prices(call.partner, product, day, info)
+    slots = [] if info.closed else days.slots.get(day, [])
+    timed = days.timed
     out = []
     if info.closed or not slots:
         slots = [SlotAvailability(None, None, None, 0, 0)]
@@ -874,8 +904,10 @@ def availability_check(call: Call) -> list[dict[str, Any]]:
             raise bad_request("availabilityIds must be a list of 1 to 100 ids")
         wanted = [(str(i), *parse_availability_id(product, i)) for i in ids]
         out = []
-        for day in sorted({d for _i, d, _s in wanted}):
-            found = {a["id"]: a for a in _day_availabilities(call, product, day, count)}
+        asked = sorted({d for _i, d, _s in wanted})
+        days = _days_of(call, product, asked)
+        for day in asked:
+            found = {a["id"]: a for a in _day_availabilities(call, product, day, count, days)}
             for raw, d, start in wanted:
                 if d == day:
                     item = found.get(availability_id(product, d, start))
@@ -883,11 +915,9 @@ def availability_check(call: Call) -> list[dict[str, Any]]:
                         raise invalid_availability(raw)
                     out.append(item)
         return out
-    return [
-        item
-        for day in _date_range(body, MAX_AVAILABILITY_DAYS)
-        for item in _day_availabilities(call, product, day, count)
-    ]
+    dates = _date_range(body, MAX_AVAILABILITY_DAYS)
+    days = _days_of(call, product, dates)
+    return [item for day in dates for item in _day_availabilities(call, product, day, count, days)]
 
 
 @octo_view("POST")
@@ -896,8 +926,10 @@ def availability_calendar(call: Call) -> list[dict[str, Any]]:
     product = _product_and_option(call, body)
     count = _units_count(call, product, body.get("units"))
     out = []
-    for day in _date_range(body, MAX_CALENDAR_DAYS):
-        slots = _day_availabilities(call, product, day, count)
+    dates = _date_range(body, MAX_CALENDAR_DAYS)
+    days = _days_of(call, product, dates)
+    for day in dates:
+        slots = _day_availabilities(call, product, day, count, days)
         open_slots = [s for s in slots if s["status"] != "CLOSED"]
         capped = [s["vacancies"] for s in open_slots if s["vacancies"] is not None]
         vacancies = None if open_slots and len(capped) < len(open_slots) else sum(capped)
