@@ -358,16 +358,25 @@ def _unit(call: Viewer, product: Product, prices: tuple[Decimal, Decimal] | None
 
 
 def _start_times(product: Product) -> list[str]:
-    if not product.takes_capacity:
-        return []
-    starts = (
-        TemplateSlot.objects.filter(
-            template__zone__in=product.capacity_zones, template__is_active=True, start__isnull=False
+    """The start times of the product's time slots ("" list: a day ticket), read once per
+    product object (a request asks several times)."""
+    cached: list[str] | None = getattr(product, "_octo_start_times", None)
+    if cached is not None:
+        return cached
+    found: list[str] = []
+    if product.takes_capacity:
+        starts = (
+            TemplateSlot.objects.filter(
+                template__zone__in=product.capacity_zones,
+                template__is_active=True,
+                start__isnull=False,
+            )
+            .values_list("start", flat=True)
+            .distinct()
         )
-        .values_list("start", flat=True)
-        .distinct()
-    )
-    return sorted({s.strftime("%H:%M") for s in starts if s is not None})
+        found = sorted({s.strftime("%H:%M") for s in starts if s is not None})
+    product._octo_start_times = found  # type: ignore[attr-defined]
+    return found
 
 
 def cancellation_cutoff_hours(product: Product, starts: list[str]) -> int:
