@@ -88,10 +88,13 @@ def test_a_time_slot_that_has_started_cannot_be_booked(octo):
     assert (response.status_code, response.json()["error"]) == (400, "INVALID_AVAILABILITY_ID")
 
 
-def test_one_unit_uuid_twice_is_refused(octo):
+def test_one_unit_uuid_twice_or_a_hold_of_no_minutes_is_refused(octo):
     units = [{"unitId": "adult", "uuid": "u1"}, {"unitId": "adult", "uuid": "u1"}]
     response, body = reserve(octo, unitItems=units)
     assert (response.status_code, body["error"]) == (400, "BAD_REQUEST")
+    for minutes in (0, -5):  # as PATCH and extend refuse them
+        response, body = reserve(octo, expirationMinutes=minutes)
+        assert (response.status_code, body["error"]) == (400, "BAD_REQUEST")
     assert not PartnerBooking.objects.exists()
 
 

@@ -983,8 +983,10 @@ def bookings(call: Call) -> Any:
     if len(set(given)) != len(given):
         raise bad_request("unitItems name one uuid twice")
     minutes = body.get("expirationMinutes")
-    if minutes is not None and (not isinstance(minutes, int) or isinstance(minutes, bool)):
-        raise bad_request("expirationMinutes must be a whole number")
+    if minutes is not None and (
+        not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1
+    ):
+        raise bad_request("expirationMinutes must be a whole number of minutes")
     contact = _contact_in(body["contact"]) if body.get("contact") is not None else {}
     booking, _created = booking_reserve(
         partner=call.partner,
