@@ -58,3 +58,29 @@ def test_racing_retries_of_one_partner_order_make_one_order(clock):
 
     taken = sum(p.held + p.sold for p in Pool.objects.filter(date=MON, zone__code="main"))
     assert taken == 3  # places were taken once
+
+
+def test_racing_webhook_registrations_never_pass_the_limit(clock):
+    import json
+
+    from django.test import Client
+
+    from admit.partners.models import PartnerWebhook
+    from admit.partners.octo import MAX_WEBHOOKS
+    from admit.partners.services.webhooks import webhook_register
+
+    load_demo()
+    partner = Partner.objects.get(code="klook")
+    for i in range(MAX_WEBHOOKS - 2):  # two places left
+        webhook_register(partner=partner, event="booking_update", url=f"https://r.example/{i}")
+
+    def register(i: int) -> int:
+        client = Client(HTTP_AUTHORIZATION="Bearer prt_demo_klook_key")
+        body = {"event": "booking_update", "url": f"https://r.example/race-{i}"}
+        return client.post(
+            "/octo/webhooks", json.dumps(body), content_type="application/json"
+        ).status_code
+
+    results = run_concurrently(register, 6)
+    assert sorted(results) == [200, 200, 400, 400, 400, 400], results
+    assert PartnerWebhook.objects.filter(partner=partner).count() == MAX_WEBHOOKS

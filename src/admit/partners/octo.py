@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.core.validators import URLValidator, validate_email
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -1225,18 +1226,22 @@ def webhooks(call: Call) -> Any:
         )
     ):
         raise bad_request("headers must map at most 20 header names to values (text, one line)")
-    if len(webhooks_of(call.partner)) >= MAX_WEBHOOKS:
-        raise unprocessable(f"At most {MAX_WEBHOOKS} webhooks: delete one first")
-    hook = webhook_register(
-        partner=call.partner,
-        event=event,
-        url=url,
-        capabilities=[c for c in call.capabilities if c in CAPABILITIES],
-        headers=headers,
-        retry_on_error=_flag(body, "retryOnError", True),
-        use_contact_language=_flag(body, "useContactLanguage", False),
-        actor=PartnerActor(call.partner),
-    )
+    with transaction.atomic():
+        # Registrations of one partner queue on its row, so that two at once cannot both be
+        # the twentieth.
+        Partner.objects.select_for_update().filter(pk=call.partner.pk).first()
+        if len(webhooks_of(call.partner)) >= MAX_WEBHOOKS:
+            raise unprocessable(f"At most {MAX_WEBHOOKS} webhooks: delete one first")
+        hook = webhook_register(
+            partner=call.partner,
+            event=event,
+            url=url,
+            capabilities=[c for c in call.capabilities if c in CAPABILITIES],
+            headers=headers,
+            retry_on_error=_flag(body, "retryOnError", True),
+            use_contact_language=_flag(body, "useContactLanguage", False),
+            actor=PartnerActor(call.partner),
+        )
     return webhook_json(hook)
 
 
