@@ -27,3 +27,5 @@ WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 # Tests that use Redis for the outbox set REDIS_URL themselves, with a key of their own.
 ADMIT_OUTBOX_REDIS_KEY = f"admit-test:{os.getpid()}:outbox"
+# The tests' webhook receivers listen on 127.0.0.1 (tests of the refusal turn this off).
+ADMIT_WEBHOOKS_PRIVATE_OK = True

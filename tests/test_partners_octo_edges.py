@@ -223,3 +223,31 @@ def test_availability_and_the_calendar_cost_the_same_queries_for_a_week_or_two_m
     assert week == months <= 12, (week, months)
     week, month = queries("/availability", 7), queries("/availability", 31)
     assert week == month <= 12, (week, month)
+
+
+def test_webhooks_to_private_addresses_are_refused_in_production(octo, settings):
+    """A reseller could otherwise make the server call inside its own network (SSRF). The
+    demo and the tests allow it: their receivers listen on 127.0.0.1."""
+    from admit.partners.models import PartnerWebhook
+    from admit.partners.octo import public_url
+
+    settings.ADMIT_WEBHOOKS_PRIVATE_OK = False
+    for url in (
+        "http://127.0.0.1:9/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.8/hook",
+        "http://169.254.169.254/latest/meta-data/",  # a cloud's metadata service
+        "http://[::1]/hook",
+        "http://0.0.0.0/hook",
+        "https://no-such-host.invalid/hook",
+    ):
+        response = send(octo, "post", "/webhooks", {"event": "booking_update", "url": url})
+        assert response.status_code == 400, url
+        assert "public" in response.json()["errorMessage"]
+    assert not PartnerWebhook.objects.exists()
+    assert public_url("https://93.184.216.34/hook") and public_url("https://[2606:4700::1]/h")
+    response = send(
+        octo, "post", "/webhooks", {"event": "booking_update", "url": "https://93.184.216.34/h"}
+    )
+    assert response.status_code == 200 and PartnerWebhook.objects.count() == 1

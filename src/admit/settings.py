@@ -223,6 +223,10 @@ ADMIT_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("ADMIT_OUTBOX_MAX_ATTEMPTS", "8")
 ADMIT_OUTBOX_BACKOFF_SECONDS = int(os.environ.get("ADMIT_OUTBOX_BACKOFF_SECONDS", "30"))
 # With ADMIT_REDIS_URL: the Redis list that wakes `admit worker` (the table stays the queue).
 ADMIT_OUTBOX_REDIS_KEY = os.environ.get("ADMIT_OUTBOX_REDIS_KEY", "admit:outbox")
+# Webhook URLs that OCTO resellers register themselves may point at private, loopback or
+# link-local addresses only where this is on (the demo's and the tests' receivers run locally);
+# in production such a URL would let a reseller make the server call inside its own network.
+ADMIT_WEBHOOKS_PRIVATE_OK = _env_bool("ADMIT_WEBHOOKS_PRIVATE_OK", DEMO or DEBUG)
 ADMIT_SANDBOX_PAY_KEY = os.environ.get("ADMIT_SANDBOX_PAY_KEY", "")
 
 # --- Text messages --------------------------------------------------------------------------
