@@ -572,6 +572,11 @@ def test_day_quote_and_checkout_with_change(pos: Any, cashier: User, shift: Shif
         ({"lines": [{"product": "x", "date": "2027-01-11", "quantity": 1}]}, "invalid_number"),
         ({"lines": [{"product": 1, "date": "11/01/2027", "quantity": 1}]}, "invalid_date"),
         ({"lines": "adult"}, "no_lines"),
+        (
+            {"lines": [{"product": 1, "date": "2027-01-11", "quantity": 1}], "phone": "1\x00"},
+            "nul_character",
+        ),
+        ("[" * 5000 + "]" * 5000, "invalid_json"),
     ],
 )
 def test_bad_input_gets_a_code_and_writes_nothing(

@@ -12,6 +12,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 
 from admit.core.errors import DomainError, ValidationFailed
+from admit.core.text import NulCharacter, has_nul
 
 INT_LOW, INT_HIGH = -(2**31), 2**31 - 1
 
@@ -28,6 +29,8 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
         raise ValidationFailed(_("The request is not valid JSON."), code="invalid_json") from exc
     if not isinstance(data, dict):
         raise ValidationFailed(_("The request is not valid JSON."), code="invalid_json")
+    if has_nul(data):
+        raise NulCharacter()
     return data
 
 
