@@ -66,8 +66,7 @@ def test_racing_webhook_registrations_never_pass_the_limit(clock):
     from django.test import Client
 
     from admit.partners.models import PartnerWebhook
-    from admit.partners.octo import MAX_WEBHOOKS
-    from admit.partners.services.webhooks import webhook_register
+    from admit.partners.services.webhooks import MAX_WEBHOOKS, webhook_register
 
     load_demo()
     partner = Partner.objects.get(code="klook")

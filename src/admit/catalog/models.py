@@ -230,7 +230,7 @@ class Gate(Named):
             raise ValidationError({"zone": _("The zone belongs to another site.")})
 
 
-class Lane(models.Model):
+class Lane(Named):
     """One lane (通道) of a gate: a turnstile, a handheld post or an accessible lane."""
 
     class Direction(models.TextChoices):
@@ -255,8 +255,6 @@ class Lane(models.Model):
     code = models.SlugField(
         _("code"), max_length=40, unique=True, help_text=_("Unique across all sites, e.g. east-1.")
     )
-    name = models.CharField(_("name"), max_length=100)
-    name_en = models.CharField(_("English name"), max_length=100, blank=True)
     direction = models.CharField(
         _("direction"), max_length=8, choices=Direction.choices, default=Direction.IN
     )
@@ -311,13 +309,6 @@ class Lane(models.Model):
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.code})"
-
-    @property
-    def display_name(self) -> str:
-        lang = get_language() or ""
-        if lang.startswith("en") and self.name_en:
-            return self.name_en
-        return self.name
 
     def rules_summary(self) -> str:
         """The lane's rules in one sentence a supervisor reads at a glance."""

@@ -315,7 +315,7 @@ class RebateStatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             title=gettext("Void rebate statements"),
             intro=gettext(
                 "A statement issued in error is voided before anything is paid against it; "
-                "nothing is paid out for it, and its period is not issued again."
+                "nothing is paid out for it, and its period can then be issued again, correctly."
             ),
             form=bound(VoidForm, request),
             apply=void,

@@ -60,3 +60,8 @@ class UnknownConnector(NotFound):
 class WebhookNotFound(NotFound):
     code = "webhook_not_found"
     default_message = _("No such webhook of this partner.")
+
+
+class TooManyWebhooks(Conflict):
+    code = "webhook_limit"
+    default_message = _("This partner has as many webhooks as it may have: delete one first.")

@@ -23,13 +23,12 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -44,6 +43,7 @@ from admit.inventory.models import Pool, TemplateSlot
 from admit.inventory.selectors import SlotAvailability, availability_days
 from admit.inventory.services import pools_ensure
 from admit.sales.models import Order, OrderLine
+from admit.sales.services.orders import site_today
 from admit.sales.services.refunds import refund_deadline_open
 from admit.tickets.models import Ticket
 
@@ -71,7 +71,6 @@ PRICING = "octo/pricing"
 WEBHOOKS = "octo/webhooks"
 CAPABILITIES = [PRICING, WEBHOOKS]
 WEBHOOK_EVENTS = [PartnerWebhook.Event.BOOKING_UPDATE.value]
-MAX_WEBHOOKS = 20
 MAX_AVAILABILITY_DAYS = 31
 MAX_CALENDAR_DAYS = 366
 UNIT_TYPES = {"adult": "ADULT", "child": "CHILD", "senior": "SENIOR", "student": "STUDENT"}
@@ -332,7 +331,25 @@ def _unit_items(product: Product, items: Any) -> list[str | None]:
             )
         given = item.get("uuid")
         out.append(str(given)[:64] if given else None)
+    named = [u for u in out if u]
+    if len(set(named)) != len(named):
+        raise bad_request("unitItems name one uuid twice")
     return out
+
+
+@overload
+def _minutes(body: dict[str, Any], default: int) -> int: ...
+@overload
+def _minutes(body: dict[str, Any], default: None = None) -> int | None: ...
+def _minutes(body: dict[str, Any], default: int | None = None) -> int | None:
+    """``expirationMinutes``: a whole number of minutes, at least 1; ``default`` if absent.
+    Without a default, ``null`` means none; with one, ``null`` is refused."""
+    minutes = body.get("expirationMinutes", default)
+    if minutes is None and default is None:
+        return None
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1:
+        raise bad_request("expirationMinutes must be a whole number of minutes")
+    return minutes
 
 
 def _unit_id(product: Product) -> str:
@@ -420,12 +437,8 @@ def _option(call: Viewer, product: Product, prices: tuple[Decimal, Decimal] | No
     return option
 
 
-def _site_today(site: Site) -> dt.date:
-    return timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(site.time_zone)).date()
-
-
 def product_json(call: Viewer, product: Product) -> dict[str, Any]:
-    prices = _prices(call.partner, product, _site_today(product.site))
+    prices = _prices(call.partner, product, site_today(product.site, timezone.now()))
     out: dict[str, Any] = {
         "id": str(product.pk),
         "internalName": product.name_en or product.name,
@@ -596,7 +609,7 @@ def _day_availabilities(
             "id": begin.isoformat(),
             "localDateTimeStart": begin.isoformat(),
             "localDateTimeEnd": end.isoformat(),
-            "utcCutoffAt": cutoff.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "utcCutoffAt": _iso_utc(cutoff),
             "allDay": start is None,
             "available": status in ("AVAILABLE", "LIMITED", "FREESALE")
             and (remaining is None or remaining >= count),
@@ -984,14 +997,7 @@ def bookings(call: Call) -> Any:
         raise invalid_availability("", "required")
     day, start = bookable_availability(product, body["availabilityId"], timezone.now())
     unit_uuids = [given or "" for given in _unit_items(product, body.get("unitItems"))]
-    given = [u for u in unit_uuids if u]
-    if len(set(given)) != len(given):
-        raise bad_request("unitItems name one uuid twice")
-    minutes = body.get("expirationMinutes")
-    if minutes is not None and (
-        not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1
-    ):
-        raise bad_request("expirationMinutes must be a whole number of minutes")
+    minutes = _minutes(body)
     contact = _contact_in(body["contact"]) if body.get("contact") is not None else {}
     booking, _created = booking_reserve(
         partner=call.partner,
@@ -1107,17 +1113,10 @@ def _booking_patch(call: Call, reference: str) -> dict[str, Any]:
         day, start = bookable_availability(product, body["availabilityId"], timezone.now())
     units = None
     if "unitItems" in body:
-        chosen = [
+        units = tuple(
             given or str(uuid_lib.uuid4()) for given in _unit_items(product, body["unitItems"])
-        ]
-        if len(set(chosen)) != len(chosen):
-            raise bad_request("unitItems name one uuid twice")
-        units = tuple(chosen)
-    minutes = body.get("expirationMinutes")
-    if minutes is not None and (
-        not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1
-    ):
-        raise bad_request("expirationMinutes must be a whole number of minutes")
+        )
+    minutes = _minutes(body)
     contact = _contact_in(body["contact"]) if body.get("contact") is not None else None
     updated = booking_update(
         partner=call.partner,
@@ -1166,9 +1165,7 @@ def booking_cancel_view(call: Call, reference: str) -> dict[str, Any]:
 @octo_view("POST")
 def booking_extend_view(call: Call, reference: str) -> dict[str, Any]:
     body = call.body()
-    minutes = body.get("expirationMinutes", 30)
-    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1:
-        raise bad_request("expirationMinutes must be a whole number of minutes")
+    minutes = _minutes(body, default=30)
     return booking_json(
         call,
         booking_extend(partner=call.partner, reference=_path_uuid(reference), minutes=minutes),
@@ -1250,22 +1247,16 @@ def webhooks(call: Call) -> Any:
         )
     ):
         raise bad_request("headers must map at most 20 header names to values (text, one line)")
-    with transaction.atomic():
-        # Registrations of one partner queue on its row, so that two at once cannot both be
-        # the twentieth.
-        Partner.objects.select_for_update().filter(pk=call.partner.pk).first()
-        if len(webhooks_of(call.partner)) >= MAX_WEBHOOKS:
-            raise unprocessable(f"At most {MAX_WEBHOOKS} webhooks: delete one first")
-        hook = webhook_register(
-            partner=call.partner,
-            event=event,
-            url=url,
-            capabilities=[c for c in call.capabilities if c in CAPABILITIES],
-            headers=headers,
-            retry_on_error=_flag(body, "retryOnError", True),
-            use_contact_language=_flag(body, "useContactLanguage", False),
-            actor=PartnerActor(call.partner),
-        )
+    hook = webhook_register(  # at most MAX_WEBHOOKS: the service refuses the next one
+        partner=call.partner,
+        event=event,
+        url=url,
+        capabilities=call.capabilities,  # Call keeps only the ones Admit serves
+        headers=headers,
+        retry_on_error=_flag(body, "retryOnError", True),
+        use_contact_language=_flag(body, "useContactLanguage", False),
+        actor=PartnerActor(call.partner),
+    )
     return webhook_json(hook)
 
 

@@ -11,10 +11,13 @@ from django.db import transaction
 from admit.core.models import AuditEntry
 from admit.core.services import audit_record, model_save
 
-from ..errors import WebhookNotFound
+from ..errors import TooManyWebhooks, WebhookNotFound
 from ..models import Partner, PartnerWebhook
 
+MAX_WEBHOOKS = 20  # a partner's, at most
 
+
+@transaction.atomic
 def webhook_register(
     *,
     partner: Partner,
@@ -26,7 +29,12 @@ def webhook_register(
     use_contact_language: bool = False,
     actor: Any = None,
 ) -> PartnerWebhook:
-    """Register a notice URL for ``event`` (the caller has checked the URL and the event)."""
+    """Register a notice URL for ``event`` (the caller has checked the URL and the event), at
+    most ``MAX_WEBHOOKS`` a partner: registrations of one partner queue on its row, so that two
+    at once cannot both be the last."""
+    Partner.objects.select_for_update().filter(pk=partner.pk).first()
+    if PartnerWebhook.objects.filter(partner=partner).count() >= MAX_WEBHOOKS:
+        raise TooManyWebhooks(details={"max": MAX_WEBHOOKS})
     hook = PartnerWebhook(
         partner=partner,
         event=event,
@@ -51,7 +59,7 @@ def webhook_delete(*, partner: Partner, webhook_id: str, actor: Any = None) -> P
         wanted = uuid.UUID(str(webhook_id).strip())
     except ValueError:
         wanted = None
-    hook = next((h for h in webhooks_of(partner) if h.uuid == wanted), None)
+    hook = PartnerWebhook.objects.filter(partner=partner, uuid=wanted).first() if wanted else None
     if hook is None:
         raise WebhookNotFound(details={"webhook": str(webhook_id)[:64]})
     audit_record(actor=actor, action=AuditEntry.Action.DELETE, obj=hook, verb="webhook_delete")
