@@ -34,4 +34,6 @@ def test_simultaneous_first_requests_for_a_new_phone_make_one_row(clock):
     phone = "13700137001"  # nobody's: no text, but the same limits
     results = run_concurrently(lambda i: members.member_code_send(phone=phone), N)
     assert sum(isinstance(r, SignInCode) for r in results) == 1, results
+    refused = [r for r in results if not isinstance(r, SignInCode)]
+    assert all(isinstance(e, members.CodeTooSoon) for e in refused), refused
     assert SignInCode.objects.filter(phone=phone).count() == 1

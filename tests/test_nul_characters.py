@@ -9,6 +9,7 @@ query string and path, a back-office and a shop form, OCTO's body and path, the 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django.test import Client
 
@@ -77,7 +78,11 @@ def test_the_refusal_is_translated(demo, supervisor):
 
 def test_pages_refuse_nul_in_forms_and_queries(demo, client):
     before = counts()
-    response = client.post("/shop/lookup", {"code": "AB\x00C", "phone": "13800000000"})
+    response = client.post(
+        "/shop/lookup",
+        urlencode({"code": "AB\x00C", "phone": "13800000000"}),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 400
     assert "U+0000" in response.content.decode()
     assert client.get("/shop/lookup", {"code": "\x00"}).status_code == 400

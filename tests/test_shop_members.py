@@ -405,8 +405,8 @@ def test_a_member_level_books_further_ahead_in_the_shop(
 
 def test_a_pass_is_valid_to_the_end_of_its_last_day_at_its_site(demo: None) -> None:
     """Whether a pass shows as valid follows the day at its site's gates, in the site's time
-    zone, not the server's: at 02:00 in Shanghai (the server) on the day after the last, it is
-    still the last day in Los Angeles."""
+    zone, not the server's nor UTC's: at 10:00 in Shanghai (the server; 02:00 UTC) on the day
+    after the last, it is still the last day in Los Angeles."""
     from zoneinfo import ZoneInfo
 
     from admit.catalog.models import Site
@@ -416,9 +416,9 @@ def test_a_pass_is_valid_to_the_end_of_its_last_day_at_its_site(demo: None) -> N
     last = the_pass.valid_until
     Site.objects.filter(pk=the_pass.product.site_id).update(time_zone="America/Los_Angeles")
     shanghai = ZoneInfo("Asia/Shanghai")
-    early = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(2), tzinfo=shanghai)
+    early = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(10), tzinfo=shanghai)
     (card,) = [c for c in member_passes(member=member(), now=early) if c.pass_ == the_pass]
     assert card.state == "active" and card.ticket is not None
-    later = early + dt.timedelta(hours=24)  # 10:00 on the day after, in Los Angeles
+    later = early + dt.timedelta(hours=24)  # 18:00 on the day after, in Los Angeles
     (card,) = [c for c in member_passes(member=member(), now=later) if c.pass_ == the_pass]
     assert card.state == "expired" and card.ticket is None
