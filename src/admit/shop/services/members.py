@@ -22,7 +22,7 @@ import datetime as dt
 import re
 import secrets
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -141,10 +141,36 @@ def _check_limits(phone: str, now: dt.datetime) -> None:
             raise TooManyCodes(details={"retry_after": _wait(from_address[-1], hour, now)})
 
 
-@transaction.atomic
+def _deadlocked(exc: OperationalError) -> bool:
+    """Whether the database chose this transaction as a deadlock's victim (MariaDB 1213,
+    PostgreSQL 40P01)."""
+    cause = exc.__cause__
+    return bool(
+        (getattr(cause, "args", None) or [None])[0] == 1213
+        or getattr(cause, "sqlstate", None) == "40P01"
+    )
+
+
 def member_code_send(*, phone: str, now: dt.datetime | None = None) -> SignInCode:
     """Send a sign-in code to ``phone`` if it is an active member's (the same answer if not).
-    Returns the code's row (its hash only)."""
+    Returns the code's row (its hash only).
+
+    Requests racing for a phone's first throttle row can deadlock on MariaDB (the unique key's
+    insert locks); the victim has written nothing else yet and is answered as too soon, since
+    the winner is sending the code."""
+    try:
+        return _code_send(phone=phone, now=now)
+    except OperationalError as exc:
+        if not _deadlocked(exc):
+            raise
+        raise CodeTooSoon(
+            _seconds_message(int(RESEND_AFTER.total_seconds())),
+            details={"retry_after": int(RESEND_AFTER.total_seconds())},
+        ) from None
+
+
+@transaction.atomic
+def _code_send(*, phone: str, now: dt.datetime | None) -> SignInCode:
     now = now or timezone.now()
     digits = _phone(phone)
     _check_limits(digits, now)
