@@ -236,3 +236,54 @@ def test_qr_payment_pick_up_and_chinese(demo_live: Any, page: Any, browser: Any)
     assert page.evaluate("document.documentElement.lang") == "zh-hans"
     page.wait_for_selector(".product[data-code=adult]")
     assert "成人票" in page.inner_text(".product[data-code=adult]")
+
+
+def test_a_late_quote_does_not_overwrite_a_newer_one(demo_live: Any, page: Any) -> None:
+    """The server answers quotes in parallel, so they can come back out of order. Hold the
+    answer to the first quote (the group's default size) until the second (12 persons) has
+    been shown: the late answer must not replace the newer total."""
+    from admit.demo.data import cashier_on_shift
+
+    base = demo_live.url
+    cashier_on_shift("cashier", "window-2")
+    held: list[tuple[Any, Any]] = []
+    seen: list[dict[str, Any]] = []
+
+    def hold_first(route: Any) -> None:
+        seen.append(route.request.post_data_json)
+        if not held:
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    page.add_init_script("window.POS_NO_PRINT = true")
+    page.goto(f"{base}/admin/login/?next=/boxoffice/")
+    page.fill("#id_username", "cashier")
+    page.fill("#id_password", "demo1234")
+    page.click("input[type=submit]")
+    page.wait_for_selector(".product[data-code=adult]")
+    page.route("**/boxoffice/pos/quote", hold_first)
+
+    group = Product.objects.get(code="group")
+    assert group.persons != 12
+    page.click(".product[data-code=group]")
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the first quote was never sent"
+    assert seen[0]["lines"][0]["persons"] == group.persons
+    page.fill("input.persons", "12")
+    newer = window_price("group") * 12
+    page.wait_for_function(
+        "t => document.getElementById('sum-total').textContent.includes(t)", arg=f"{newer:.2f}"
+    )
+    assert seen[-1]["lines"][0]["persons"] == 12
+
+    route, response = held[0]
+    stale = Decimal(response.json()["total"])
+    assert stale != newer
+    route.fulfill(response=response)
+    page.wait_for_timeout(600)  # the late answer arrives and would be drawn within this time
+    assert yuan(page.inner_text("#sum-total")) == newer
+    assert page.input_value("input.persons") == "12"

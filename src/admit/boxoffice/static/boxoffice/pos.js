@@ -150,8 +150,10 @@
         ${people}</div>`;
     }).join("");
   }
-  let quoteTimer = null;
-  function requote() { clearTimeout(quoteTimer); quoteTimer = setTimeout(doQuote, 120); }
+  // Quotes can come back out of order (the server answers requests in parallel): only the
+  // answer to the latest request may be shown, or a fast cashier sees a stale total.
+  let quoteTimer = null, quoteSeq = 0;
+  function requote() { clearTimeout(quoteTimer); quoteSeq += 1; quoteTimer = setTimeout(doQuote, 120); }
   function linesOut() {
     return state.basket.map((ln) => ({ product: ln.product, date: ln.date, quantity: ln.quantity,
       slot: ln.slot ? ln.slot.slot : null, persons: ln.persons,
@@ -166,10 +168,14 @@
     if (!state.basket.length) { state.quote = null; showTotals(); return; }
     const pct = parseFloat($("disc-percent").value || "0");
     $("approval").hidden = !(pct > parseFloat(C.limit));
+    const seq = quoteSeq;
+    let quote = null, error = null;
     try {
-      state.quote = await api(C.urls.quote, { lines: linesOut().map((l) => ({ ...l, visitors: [] })), discount: discountOut(), member: state.member });
-      say("");
-    } catch (e) { state.quote = null; fail(e); }
+      quote = await api(C.urls.quote, { lines: linesOut().map((l) => ({ ...l, visitors: [] })), discount: discountOut(), member: state.member });
+    } catch (e) { error = e; }
+    if (seq !== quoteSeq) return;  // the basket changed while this quote was on its way
+    state.quote = quote;
+    if (error) fail(error); else say("");
     renderBasket(); showTotals();
   }
   function showTotals() {
@@ -332,7 +338,7 @@
     loadTotals();
   }
   function reset() {
-    state.basket = []; state.sel = -1; state.quote = null; state.parts = []; state.method = null;
+    quoteSeq += 1; state.basket = []; state.sel = -1; state.quote = null; state.parts = []; state.method = null;
     state.key = newKey(); state.account = null; state.member = null;
     $("member").value = ""; $("member-info").textContent = "";
     $("disc-percent").value = ""; $("disc-reason").value = ""; $("appr-name").value = ""; $("appr-pin").value = "";
