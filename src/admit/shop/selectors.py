@@ -10,7 +10,6 @@ import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
@@ -27,7 +26,7 @@ from admit.inventory.selectors import SlotAvailability, availability, availabili
 from admit.inventory.services import pools_ensure
 from admit.sales import errors as sales_errors
 from admit.sales.models import Order, OrderLine
-from admit.sales.services.orders import site_today
+from admit.sales.services.orders import sale_days, site_today
 from admit.tickets.models import Ticket, mask
 
 from .models import Notice, RushDay
@@ -86,25 +85,18 @@ def shop_channel() -> Channel:
     return channel
 
 
-def sale_window(site: Site, now: dt.datetime, extra_days: int = 0) -> tuple[dt.date, dt.date]:
-    """The first and last day on sale in the shop; a signed-in member's level may book
-    ``extra_days`` further ahead (as the sales engine allows them)."""
-    today = site_today(site, now)
-    return today, today + dt.timedelta(days=settings.ADMIT_SALE_DAYS_AHEAD + extra_days)
-
-
 def day_offers(
     *,
     site: Site,
     day: dt.date,
     channel: Channel,
     now: dt.datetime | None = None,
-    extra_days: int = 0,
+    member: Member | None = None,
 ) -> list[Offer]:
     """The shop's products on ``day`` with price and the places left per slot; slots of today
     that have ended are left out, and so are products with no slot left."""
     now = now or timezone.now()
-    first, last = sale_window(site, now, extra_days)
+    first, last = sale_days(site, now, member)
     if day < first:
         raise sales_errors.PastDate(details={"date": day.isoformat()})
     if day > last:
@@ -235,12 +227,12 @@ def _month_days(
 
 
 def month_calendar(
-    *, site: Site, month: dt.date, now: dt.datetime | None = None, extra_days: int = 0
+    *, site: Site, month: dt.date, now: dt.datetime | None = None, member: Member | None = None
 ) -> Month:
     """The weeks (Monday first) of ``month``, each day with its state, lowest price and the
     places left of its main product; days outside the shop's sale window have no price."""
     now = now or timezone.now()
-    first, last = sale_window(site, now, extra_days)
+    first, last = sale_days(site, now, member)
     month = month.replace(day=1)
     channel = shop_channel()
     _, days_in_month = calendar.monthrange(month.year, month.month)

@@ -28,7 +28,7 @@ from admit.sales import errors as sales_errors
 from admit.sales.models import Order, Visitor
 from admit.sales.selectors import order_by_code
 from admit.sales.services import LineRequest, VisitorIn
-from admit.sales.services.orders import site_today
+from admit.sales.services.orders import sale_days, site_today
 from admit.sales.views import qr_svg
 from admit.tickets.models import Ticket
 
@@ -163,8 +163,8 @@ def site_home(request: HttpRequest, site: str) -> HttpResponse:
     if re.fullmatch(r"\d{4}-\d{2}", raw):
         with contextlib.suppress(ValueError):
             month = dt.date.fromisoformat(f"{raw}-01")
-    extra = _extra_days(request)
-    first, last = selectors.sale_window(the_site, now, extra)
+    member = signed_in_member(request)
+    first, last = sale_days(the_site, now, member)
     month = min(max(month, first.replace(day=1)), last.replace(day=1))
     return render(
         request,
@@ -172,9 +172,7 @@ def site_home(request: HttpRequest, site: str) -> HttpResponse:
         {
             "site": the_site,
             "notices": selectors.notices(site=the_site, today=today),
-            "month": selectors.month_calendar(
-                site=the_site, month=month, now=now, extra_days=extra
-            ),
+            "month": selectors.month_calendar(site=the_site, month=month, now=now, member=member),
             "today": today,
         },
     )
@@ -242,19 +240,12 @@ def _chosen(data: Any, offers: list[Offer]) -> list[Chosen]:
     return out
 
 
-def _extra_days(request: HttpRequest) -> int:
-    """How much further ahead than everyone the signed-in member's level may book."""
-    member = signed_in_member(request)
-    level = member.level if member is not None else None
-    return int(level.booking_days_ahead) if level is not None else 0
-
-
 def _offers(site: Site, day: dt.date, request: HttpRequest | None = None) -> list[Offer]:
     return selectors.day_offers(
         site=site,
         day=day,
         channel=selectors.shop_channel(),
-        extra_days=_extra_days(request) if request is not None else 0,
+        member=signed_in_member(request) if request is not None else None,
     )
 
 

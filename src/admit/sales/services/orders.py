@@ -107,6 +107,18 @@ def site_today(site: Site, now: dt.datetime) -> dt.date:
     return timezone.localtime(now, zoneinfo.ZoneInfo(site.time_zone)).date()
 
 
+def sale_days(
+    site: Site, now: dt.datetime, member: Member | None = None
+) -> tuple[dt.date, dt.date]:
+    """The first and last day a visitor may book at ``site``: today in the site's time zone
+    to ``ADMIT_SALE_DAYS_AHEAD`` days later; a member's level may add days
+    (``booking_days_ahead``). The one rule for every channel and for the pages that show it."""
+    today = site_today(site, now)
+    level = member.level if member is not None else None
+    ahead = settings.ADMIT_SALE_DAYS_AHEAD + (level.booking_days_ahead if level else 0)
+    return today, today + dt.timedelta(days=ahead)
+
+
 def _products(ids: set[int]) -> dict[int, Product]:
     """Products with everything a sale reads, kept in memory until the catalog changes."""
     out = {}
@@ -217,7 +229,6 @@ def prepare(
     products = _products({ln.product for ln in lines})
     terms = contract_terms(account_id, timezone.localdate(now)) if account_id else None
     level = member.level if member is not None else None
-    ahead = settings.ADMIT_SALE_DAYS_AHEAD + (level.booking_days_ahead if level else 0)
     site: Site | None = None
     seen: set[tuple[dt.date, str]] = set()
     prepared: list[_Line] = []
@@ -252,10 +263,10 @@ def prepare(
                 )
         elif req.persons not in (None, product.persons):
             raise errors.InvalidQuantity(details={"line": index, "persons": req.persons})
-        today = site_today(site, now)
+        today, last_day = sale_days(site, now, member)
         if req.date < today:
             raise errors.PastDate(details={"line": index, "date": req.date.isoformat()})
-        if req.date > today + dt.timedelta(days=ahead):
+        if req.date > last_day:
             raise errors.TooFarAhead(details={"line": index, "date": req.date.isoformat()})
         if (product.valid_from and req.date < product.valid_from) or (
             product.valid_until and req.date > product.valid_until
