@@ -17,6 +17,10 @@ from admit.core import versions
 from admit.demo.data import cashier_on_shift, demo_load
 
 DEMO_DAY = "2026-11-22 09:00 +0800"
+# Browser tests run the live server's clock from here (ticking): an open Monday inside the
+# demo's sale window, no holiday, no closure. On the real clock they would depend on the day
+# and hour they run (the demo's closed Monday, weekend prices, a run across midnight).
+LIVE_DAY = "2027-01-11 10:00 +0800"
 CHROMIUM_CANDIDATES = [
     os.environ.get("ADMIT_CHROMIUM", ""),
     "/usr/bin/chromium",
@@ -54,6 +58,15 @@ def load_demo() -> None:
 @pytest.fixture
 def demo(db: Any) -> None:
     load_demo()
+
+
+@pytest.fixture
+def demo_live(live_server: Any) -> Iterator[Any]:
+    """The demo venue behind the live server, its clock standing at ``LIVE_DAY`` and running
+    on (in the server's threads as in the test)."""
+    load_demo()
+    with time_machine.travel(LIVE_DAY, tick=True):
+        yield live_server
 
 
 @pytest.fixture

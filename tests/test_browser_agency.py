@@ -17,15 +17,8 @@ from admit.catalog.models import Site
 from admit.catalog.selectors import site_day
 from admit.customers.models import Account
 from admit.sales.models import Order
-from tests.conftest import load_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def demo_live(live_server: Any) -> Any:
-    load_demo()
-    return live_server
 
 
 def next_weekday() -> dt.date:

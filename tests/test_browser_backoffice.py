@@ -8,15 +8,8 @@ import re
 import pytest
 
 from admit.catalog.models import Product
-from tests.conftest import load_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def demo_live(live_server):
-    load_demo()
-    return live_server
 
 
 def test_supervisor_creates_a_product_and_sees_it_in_the_audit_trail(demo_live, page):

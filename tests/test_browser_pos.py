@@ -22,17 +22,10 @@ from admit.catalog.selectors import product_price, site_day
 from admit.sales.models import Order, Payment, Refund
 from admit.sales.services.orders import site_today
 from admit.tickets.models import Ticket
-from tests.conftest import load_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOT = os.path.join("var", "screenshots", "pos.png")
-
-
-@pytest.fixture
-def demo_live(live_server: Any) -> Any:
-    load_demo()
-    return live_server
 
 
 def window_price(code: str) -> Decimal:
@@ -283,7 +276,9 @@ def test_a_late_quote_does_not_overwrite_a_newer_one(demo_live: Any, page: Any) 
     route, response = held[0]
     stale = Decimal(response.json()["total"])
     assert stale != newer
-    route.fulfill(response=response)
-    page.wait_for_timeout(600)  # the late answer arrives and would be drawn within this time
+    with page.expect_event("requestfinished", lambda r: r.url.endswith("/pos/quote")):
+        route.fulfill(response=response)
+    # one more turn of the page's event loop: the late answer has been read and handled
+    page.evaluate("() => new Promise((done) => setTimeout(done, 100))")
     assert yuan(page.inner_text("#sum-total")) == newer
     assert page.input_value("input.persons") == "12"

@@ -14,19 +14,12 @@ from typing import Any
 import pytest
 
 from admit.sales.models import Order
-from tests.conftest import load_demo
 from tests.sales_helpers import product
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = "13800138000"
 SENIOR_ID = "320102195512120037"
-
-
-@pytest.fixture
-def demo_live(live_server: Any) -> Any:
-    load_demo()
-    return live_server
 
 
 def phone(browser: Any, locale: str) -> Iterator[Any]:

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
+from .text import mask
+
 log = logging.getLogger(__name__)
 
 
@@ -26,13 +28,6 @@ class SmsSender(Protocol):
 
     def send(self, *, phone: str, text: str) -> None:
         """Deliver ``text`` to ``phone`` (national digits for mainland numbers, else E.164)."""
-
-
-def masked_phone(phone: str) -> str:
-    """A phone as pages and logs show it: 139****4321."""
-    if len(phone) < 7:
-        return phone[:1] + "*" * (len(phone) - 1)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
 class SandboxSmsSender:
@@ -44,7 +39,7 @@ class SandboxSmsSender:
         from .models import SandboxSms
 
         SandboxSms.objects.create(phone=phone, text=text)
-        log.info("sandbox SMS to %s (not delivered): %s", masked_phone(phone), text)
+        log.info("sandbox SMS to %s (not delivered): %s", mask(phone), text)
 
 
 SENDERS: dict[str, SmsSender] = {"sandbox": SandboxSmsSender()}

@@ -1,4 +1,5 @@
-"""Text that no database may store: NUL characters.
+"""Text helpers: how a phone or card number is shown masked, and text that no database may
+store (NUL characters).
 
 PostgreSQL refuses a string containing U+0000 (psycopg raises ``ValueError`` before the query
 is sent), MariaDB silently keeps it, SQLite cuts some functions short at it. No field of Admit
@@ -20,6 +21,14 @@ from django.utils.translation import gettext_lazy
 from .errors import ValidationFailed
 
 NUL = "\x00"
+
+
+def mask(value: str) -> str:
+    """A phone, card or medium number as pages, staff screens and logs show it: enough to
+    recognise, not to copy (139****4321)."""
+    if len(value) <= 6:
+        return value[:1] + "*" * (len(value) - 1)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
 class NulCharacter(ValidationFailed):

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from admit.catalog.models import Product
 from admit.core.admin import AuditedModelAdmin, ReadOnlyAdmin
 from admit.core.errors import DomainError
+from admit.core.text import mask
 
 from .admin_common import (
     ObjectActionsMixin,
@@ -41,8 +42,6 @@ METHODS = [("cash", _("cash")), ("card", _("bank card"))]
 
 
 def masked(value: str) -> str:
-    from admit.tickets.models import mask
-
     return mask(value) if value else "—"
 
 

@@ -12,11 +12,11 @@ from pydantic import Field
 from admit.accounts.rights import require
 from admit.catalog.models import Product
 from admit.core.schemas import Id
+from admit.core.text import mask
 from admit.customers.api import once
 from admit.customers.errors import MemberNotFound
 from admit.customers.models import Member, Pass
 from admit.customers.selectors import account_id_of
-from admit.tickets.models import mask
 
 from . import errors
 from .services import passes

@@ -20,6 +20,7 @@ from admit.catalog.selectors import (
     products_on_sale_days,
     site_days,
 )
+from admit.core.text import mask
 from admit.customers.models import Member, Pass, PointsEntry
 from admit.inventory.models import Pool
 from admit.inventory.selectors import SlotAvailability, availability, availability_days
@@ -27,7 +28,7 @@ from admit.inventory.services import pools_ensure
 from admit.sales import errors as sales_errors
 from admit.sales.models import Order, OrderLine
 from admit.sales.services.orders import sale_days, site_today
-from admit.tickets.models import Ticket, mask
+from admit.tickets.models import Ticket
 
 from .models import Notice, RushDay
 from .services import CHANNEL, SHOP_KINDS

@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from admit.core.errors import DomainError
-from admit.core.sms import masked_phone
+from admit.core.text import mask
 from admit.customers.models import Member
 from admit.sales import errors as sales_errors
 from admit.sales.selectors import order_by_code
@@ -74,7 +74,7 @@ def _sign_in_page(
         {
             "step": step,
             "phone": phone,
-            "masked": masked_phone(phone) if step == "code" else "",
+            "masked": mask(phone) if step == "code" else "",
             "next": _next(request),
             "minutes": int(members.CODE_LIFETIME.total_seconds() // 60),
             "error": error,

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from admit.core.models import AppendOnlyModel
+from admit.core.text import mask
 
 
 class Ticket(models.Model):
@@ -138,13 +139,6 @@ class TicketMedium(models.Model):
     @property
     def masked(self) -> str:
         return mask(self.value)
-
-
-def mask(value: str) -> str:
-    """A medium's value as staff screens show it: enough to recognise, not to copy."""
-    if len(value) <= 6:
-        return value[:1] + "*" * (len(value) - 1)
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
 class Revocation(AppendOnlyModel):

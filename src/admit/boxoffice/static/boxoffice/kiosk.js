@@ -48,8 +48,25 @@
   }
 
   /* A call to the kiosk's server: resolves with the JSON body (or a Blob for PDFs); a refusal
-   * rejects with the server's error ({code, message}). */
+   * rejects with the server's error ({code, message}). An answer that arrives after the kiosk
+   * went back to its start screen (the visitor left) is dropped: it belongs to nobody on
+   * screen, and an order it created is cancelled. */
+  var visit = 0;
   function call(method, path, data) {
+    var mine = visit;
+    return send(method, path, data).then(function (result) {
+      if (mine === visit) return result;
+      if (method === "POST" && path === "orders" && result && result.token && !(result.order && result.order.status === "paid")) {
+        send("POST", "orders/cancel", { token: result.token }).catch(function () {});
+      }
+      return new Promise(function () {});
+    }, function (error) {
+      if (mine === visit) throw error;
+      return new Promise(function () {});
+    });
+  }
+
+  function send(method, path, data) {
     var options = { method: method, credentials: "same-origin", headers: { "X-CSRFToken": csrf() } };
     if (data !== undefined) {
       options.headers["Content-Type"] = "application/json";
@@ -94,6 +111,7 @@
   }
 
   function restart(message) {
+    visit += 1;
     stopPolling();
     if (state.token && state.pending) {
       call("POST", "orders/cancel", { token: state.token }).catch(function () {});

@@ -54,10 +54,13 @@
     $("days").innerHTML = C.days.map((d, i) =>
       `<button type="button" role="tab" data-day="${d}" class="${d === state.date ? "on" : ""}">${i === 0 ? T.today : i === 1 ? T.tomorrow : d.slice(5)}<small>${i < 2 ? d.slice(5) : weekday(d)}</small></button>`).join("");
   }
+  let daySeq = 0;
   async function loadDay() {
     renderDays();
+    const seq = ++daySeq;
     try {
       const data = await api(C.urls.day + "?date=" + state.date);
+      if (seq !== daySeq) return;  // another day was chosen meanwhile: its answer counts
       state.products = data.products;
       state.closed = data.closed;
       const starts = [];
@@ -73,7 +76,7 @@
       renderSlots(); renderProducts();
       state.basket.forEach((ln) => { ln.date = state.date; ln.slot = slotFor(product(ln.product)); });
       renderBasket(); requote();
-    } catch (e) { fail(e); }
+    } catch (e) { if (seq === daySeq) fail(e); }
   }
   function product(id) { return state.products.find((p) => p.id === id) || {}; }
   function slotFor(p) {
@@ -287,11 +290,18 @@
     finally { state.busy = false; }
   }
   async function pollQr() {
+    // One check at a time, and only for the order still on screen: two checks in flight
+    // would both see "paid" and finish (and print) the sale twice.
+    if (state.qrPolling) return;
+    const code = state.qrOrder;
+    state.qrPolling = true;
     try {
-      const data = await api(orderUrl(state.qrOrder));
-      if (data.order.status === "paid") { clearInterval(state.qrTimer); close("qr"); done(data.order, 0); }
+      const data = await api(orderUrl(code));
+      if (code !== state.qrOrder || $("qr").hidden) return;
+      if (data.order.status === "paid") { clearInterval(state.qrTimer); state.qrOrder = null; close("qr"); done(data.order, 0); }
       else if (data.order.status !== "pending") { clearInterval(state.qrTimer); $("qr-status").textContent = data.order.status_label; }
     } catch (e) { $("qr-status").textContent = e.message; }
+    finally { state.qrPolling = false; }
   }
   async function qrOther() {
     clearInterval(state.qrTimer); close("qr");
