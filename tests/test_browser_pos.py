@@ -282,3 +282,90 @@ def test_a_late_quote_does_not_overwrite_a_newer_one(demo_live: Any, page: Any) 
     page.evaluate("() => new Promise((done) => setTimeout(done, 100))")
     assert yuan(page.inner_text("#sum-total")) == newer
     assert page.input_value("input.persons") == "12"
+
+
+def test_a_late_day_does_not_replace_the_day_chosen_after_it(demo_live: Any, page: Any) -> None:
+    """The cashier clicks tomorrow, then the day after before tomorrow's products have come
+    back. Tomorrow's late answer must not replace the products (and time slots) of the day
+    now chosen, or a sale would take another day's slot."""
+    from admit.demo.data import cashier_on_shift
+    from admit.inventory.models import Pool
+
+    base = demo_live.url
+    cashier_on_shift("cashier", "window-2")
+    page.add_init_script("window.POS_NO_PRINT = true")
+    page.goto(f"{base}/admin/login/?next=/boxoffice/")
+    page.fill("#id_username", "cashier")
+    page.fill("#id_password", "demo1234")
+    page.click("input[type=submit]")
+    page.wait_for_selector(".product[data-code=adult]")
+    days = page.eval_on_selector_all("#days [data-day]", "els => els.map(e => e.dataset.day)")
+    tomorrow, after = days[1], days[2]
+    held: list[tuple[Any, Any]] = []
+
+    def hold_tomorrow(route: Any) -> None:
+        if route.request.url.endswith(f"date={tomorrow}") and not held:
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    page.route("**/boxoffice/pos/day?*", hold_tomorrow)
+    page.click(f"#days [data-day='{tomorrow}']")
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "tomorrow was never asked for"
+    with page.expect_event("requestfinished", lambda r: r.url.endswith(f"date={after}")):
+        page.click(f"#days [data-day='{after}']")
+    route, response = held[0]
+    with page.expect_event("requestfinished", lambda r: r.url.endswith(f"date={tomorrow}")):
+        route.fulfill(response=response)
+    page.evaluate("() => new Promise((done) => setTimeout(done, 100))")
+
+    with page.expect_request("**/boxoffice/pos/quote") as quoted:
+        page.click(".product[data-code=adult]")
+    (line,) = quoted.value.post_data_json["lines"]
+    assert line["date"] == after
+    assert line["slot"] is not None
+    assert Pool.objects.get(pk=line["slot"]).date.isoformat() == after
+    assert page.locator(f"#days [data-day='{after}'].on").count() == 1
+
+
+def test_one_qr_check_at_a_time(demo_live: Any, page: Any) -> None:
+    """While a check of a QR payment is still on its way, no second one is sent: two would
+    both see the payment and finish (and print) the sale twice."""
+    from admit.demo.data import cashier_on_shift
+
+    base = demo_live.url
+    cashier_on_shift("cashier", "window-2")
+    page.add_init_script("window.POS_NO_PRINT = true")
+    page.goto(f"{base}/admin/login/?next=/boxoffice/")
+    page.fill("#id_username", "cashier")
+    page.fill("#id_password", "demo1234")
+    page.click("input[type=submit]")
+    page.wait_for_selector(".product[data-code=adult]")
+    page.click(".product[data-code=adult]")
+    page.wait_for_function(
+        "t => document.getElementById('sum-total').textContent.includes(t)",
+        arg=f"{window_price('adult'):.2f}",
+    )
+    checks: list[Any] = []
+
+    def hold_checks(route: Any) -> None:
+        if route.request.method == "GET":
+            checks.append(route)  # held: the check is still on its way
+        else:
+            route.continue_()
+
+    page.route("**/boxoffice/pos/orders/*", hold_checks)
+    page.keyboard.press("F4")
+    page.wait_for_selector("#qr:not([hidden]) svg")
+    for _ in range(100):
+        if checks:
+            break
+        page.wait_for_timeout(50)
+    assert len(checks) == 1
+    page.wait_for_timeout(4000)  # the page checks every 1.5 s: two more would have gone out
+    assert len(checks) == 1
+    page.unroute("**/boxoffice/pos/orders/*")  # lets the held check go on
