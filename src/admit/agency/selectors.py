@@ -17,7 +17,7 @@ from admit.core.errors import DomainError
 from admit.customers.errors import ContractExcludes
 from admit.customers.models import Account, Contract, LedgerEntry
 from admit.customers.selectors import contract_terms
-from admit.inventory.selectors import SlotAvailability, availability
+from admit.inventory.selectors import SlotAvailability, availability, open_slots
 from admit.inventory.services import pools_ensure
 from admit.sales.models import Order, Payment
 from admit.sales.services.agency import AGENCY_CHANNEL
@@ -111,7 +111,16 @@ def bookable_products(account: Account, day: dt.date) -> tuple[list[Bookable], s
         slots: list[SlotAvailability] = []
         if p.takes_capacity:
             pools_ensure(site=p.site, day=day, zones=p.capacity_zones)
-            slots = [s for s in availability(product=p, day=day, channel=channel) if s.start]
+            slots = [
+                s
+                for s in open_slots(
+                    availability(product=p, day=day, channel=channel),
+                    day=day,
+                    now=timezone.now(),
+                    time_zone=p.site.time_zone,
+                )
+                if s.start
+            ]
         percent = terms.percent(p.pk) if terms is not None else Decimal("0.00")
         out.append(Bookable(p, price, percent, slots))
     if not out and days and all(info.closed for info in days.values()):

@@ -41,7 +41,7 @@ from admit.core.money import money_str
 from admit.customers.errors import MemberNotFound
 from admit.customers.models import Account, Member
 from admit.customers.selectors import member_of
-from admit.inventory.selectors import availability
+from admit.inventory.selectors import availability, open_slots
 from admit.inventory.services import pools_ensure
 from admit.sales.models import Order, PaymentIntent
 from admit.sales.pricing import ManualDiscount
@@ -336,7 +336,12 @@ def day(request: HttpRequest, shift: Shift) -> HttpResponse:
                     "end": s.end.strftime("%H:%M") if s.end else None,
                     "remaining": s.remaining,
                 }
-                for s in availability(product=p, day=when, channel=channel)
+                for s in open_slots(
+                    availability(product=p, day=when, channel=channel),
+                    day=when,
+                    now=timezone.now(),
+                    time_zone=site.time_zone,
+                )
             ]
         products.append(
             {

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from pydantic import Field
@@ -14,7 +15,7 @@ from admit.core.money import CURRENCY, money_str
 from admit.core.schemas import Id
 
 from . import selectors
-from .services import pools_ensure
+from .services import pools_ensure, slot_ended
 
 router = Router(tags=["sales"])
 
@@ -65,6 +66,7 @@ def availability(request: HttpRequest, q: Query[AvailabilityQuery]) -> list[Slot
     sold_here = product.channels.filter(pk=channel.pk).exists()
     if product.takes_capacity:
         pools_ensure(site=product.site, day=q.date, zones=product.capacity_zones)
+    now = timezone.now()
     return [
         SlotOut(
             slot=s.pool.pk if s.pool else None,
@@ -73,7 +75,12 @@ def availability(request: HttpRequest, q: Query[AvailabilityQuery]) -> list[Slot
             end=s.end,
             remaining=s.remaining,
             capacity=s.capacity,
-            available=sold_here and price is not None and (s.remaining is None or s.remaining > 0),
+            available=sold_here
+            and price is not None
+            and (s.remaining is None or s.remaining > 0)
+            and not slot_ended(
+                day=q.date, start=s.start, end=s.end, now=now, time_zone=product.site.time_zone
+            ),
             price=money_str(price) if price is not None else None,
             currency=CURRENCY,
         )

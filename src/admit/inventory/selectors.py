@@ -12,7 +12,7 @@ from django.utils import timezone
 from admit.catalog.models import Channel, Product
 
 from .models import Allocation, Pool
-from .services import line_pools, remaining_for, slot_zone_pools
+from .services import line_pools, remaining_for, slot_ended, slot_zone_pools
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,18 @@ def availability(
     day), with the places left for ``channel``: the least over the pools a ticket takes.
     The caller makes sure the day's pools exist (``pools_ensure``)."""
     return availability_days(product=product, days=[day], channel=channel, now=now)[day]
+
+
+def open_slots(
+    slots: Sequence[SlotAvailability], *, day: dt.date, now: dt.datetime, time_zone: str
+) -> list[SlotAvailability]:
+    """``slots`` of ``day`` without those that have ended at ``now`` (see ``slot_ended``):
+    what a seller may still offer."""
+    return [
+        s
+        for s in slots
+        if not slot_ended(day=day, start=s.start, end=s.end, now=now, time_zone=time_zone)
+    ]
 
 
 def availability_days(

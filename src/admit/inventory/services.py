@@ -47,6 +47,26 @@ class InvalidSlot(ValidationFailed):
     default_message = _("This time slot does not belong to this product and date.")
 
 
+class SlotEnded(ValidationFailed):
+    code = "slot_ended"
+    default_message = _("This time slot has ended; choose a later one.")
+
+
+def slot_ended(
+    *, day: dt.date, start: dt.time | None, end: dt.time | None, now: dt.datetime, time_zone: str
+) -> bool:
+    """Whether the time slot ``start``–``end`` of ``day`` is over at ``now`` in the site's time
+    zone: no ticket is sold for it any more, on any channel. A slot whose end is not after its
+    start runs past midnight; one without an end lasts the day."""
+    if start is None or end is None:
+        return False
+    local = timezone.localtime(now, zoneinfo.ZoneInfo(time_zone)).replace(tzinfo=None)
+    ends = dt.datetime.combine(day, end)
+    if end <= start:
+        ends += dt.timedelta(days=1)
+    return local >= ends
+
+
 # --- Pools ----------------------------------------------------------------------------------
 
 

@@ -238,6 +238,7 @@ def _from_domain(exc: DomainError) -> OctoError:
         "too_far_ahead",
         "site_closed",
         "slot_required",
+        "slot_ended",
     ):
         return invalid_availability(details.get("start") or details.get("date") or "", message)
     if code in ("booking_not_found", "reference_reused", "invalid_reference", "booking_expired"):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -23,7 +22,12 @@ from admit.catalog.selectors import (
 from admit.core.text import mask
 from admit.customers.models import Member, Pass, PointsEntry
 from admit.inventory.models import Pool
-from admit.inventory.selectors import SlotAvailability, availability, availability_days
+from admit.inventory.selectors import (
+    SlotAvailability,
+    availability,
+    availability_days,
+    open_slots,
+)
 from admit.inventory.services import pools_ensure
 from admit.sales import errors as sales_errors
 from admit.sales.models import Order, OrderLine
@@ -102,16 +106,13 @@ def day_offers(
         raise sales_errors.PastDate(details={"date": day.isoformat()})
     if day > last:
         raise sales_errors.TooFarAhead(details={"date": day.isoformat()})
-    local_now = (
-        timezone.localtime(now, zoneinfo.ZoneInfo(site.time_zone)).time() if day == first else None
-    )
     out = []
     loaded: dict[int, Product] = {}
     for priced in products_on_sale(site=site, day=day, channel=channel):
         if priced.product.kind not in SHOP_KINDS:
             continue
         product = _with_zones(loaded, priced.product)
-        slots = _slots(site, product, day, channel, now, local_now)
+        slots = _slots(site, product, day, channel, now)
         if slots:
             out.append(
                 Offer(
@@ -143,15 +144,21 @@ def _slots(
     day: dt.date,
     channel: Channel,
     now: dt.datetime,
-    local_now: dt.time | None,
 ) -> list[Slot]:
     """The slots of a product on a day with the places left (ended ones of today left out)."""
     if product.takes_capacity:
         pools_ensure(site=site, day=day, zones=product.capacity_zones)
-    return _open_slots(availability(product=product, day=day, channel=channel, now=now), local_now)
+    return _open_slots(
+        availability(product=product, day=day, channel=channel, now=now),
+        day=day,
+        now=now,
+        time_zone=site.time_zone,
+    )
 
 
-def _open_slots(found: list[SlotAvailability], local_now: dt.time | None) -> list[Slot]:
+def _open_slots(
+    found: list[SlotAvailability], *, day: dt.date, now: dt.datetime, time_zone: str
+) -> list[Slot]:
     return [
         Slot(
             s.pool.pk if s.pool is not None and s.start is not None else None,
@@ -159,8 +166,7 @@ def _open_slots(found: list[SlotAvailability], local_now: dt.time | None) -> lis
             s.end,
             s.remaining,
         )
-        for s in found
-        if local_now is None or s.end is None or s.end > local_now
+        for s in open_slots(found, day=day, now=now, time_zone=time_zone)
     ]
 
 
@@ -212,8 +218,6 @@ def _month_days(
         .values_list("date", "zone_id")
         .distinct()
     )
-    today = site_today(site, now)
-    local_now = timezone.localtime(now, zoneinfo.ZoneInfo(site.time_zone)).time()
     for product, days in mains.values():
         zones = product.capacity_zones
         if product.takes_capacity:
@@ -222,7 +226,7 @@ def _month_days(
                     pools_ensure(site=site, day=day, zones=zones)
         found = availability_days(product=product, days=list(days), channel=channel, now=now)
         for day, main in days.items():
-            slots = _open_slots(found[day], local_now if day == today else None)
+            slots = _open_slots(found[day], day=day, now=now, time_zone=site.time_zone)
             out[day] = _day_state(day, main, slots, rush)
     return out
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
-import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,7 +65,7 @@ from admit.core.errors import (
 from admit.core.models import AuditEntry
 from admit.core.prc_id import InvalidResidentId, parse_resident_id
 from admit.core.services import audit_record
-from admit.inventory.selectors import availability
+from admit.inventory.selectors import availability, open_slots
 from admit.inventory.services import SiteClosed, pools_ensure
 from admit.sales import errors as sales_errors
 from admit.sales.models import Order, PaymentIntent, Visitor
@@ -313,11 +312,6 @@ def kiosk_offer(
         raise SiteClosed(details={"date": day.isoformat()})
     channel = _channel(terminal)
     sells = _sells(terminal)
-    local_now = (
-        timezone.localtime(now, zoneinfo.ZoneInfo(terminal.site.time_zone)).time()
-        if day == today
-        else None
-    )
     out = []
     for priced in products_on_sale(site=terminal.site, day=day, channel=channel):
         product = priced.product
@@ -326,9 +320,12 @@ def kiosk_offer(
         if product.takes_capacity:
             pools_ensure(site=terminal.site, day=day, zones=product.capacity_zones)
         slots = []
-        for s in availability(product=product, day=day, channel=channel, now=now):
-            if local_now is not None and s.end is not None and s.end <= local_now:
-                continue
+        for s in open_slots(
+            availability(product=product, day=day, channel=channel, now=now),
+            day=day,
+            now=now,
+            time_zone=terminal.site.time_zone,
+        ):
             slots.append(
                 {
                     "slot": s.pool.pk if s.pool is not None and s.start is not None else None,

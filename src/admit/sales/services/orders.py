@@ -39,6 +39,7 @@ from admit.inventory.models import CapacityTemplate, Pool
 from admit.inventory.services import (
     InvalidSlot,
     SiteClosed,
+    SlotEnded,
     SoldOut,
     capacity_confirm,
     capacity_release,
@@ -46,6 +47,7 @@ from admit.inventory.services import (
     line_pools,
     pools_ensure,
     pools_for_sale,
+    slot_ended,
     takes_save,
 )
 from admit.tickets.models import Ticket
@@ -315,6 +317,14 @@ def prepare(
                 raise
             if line.slot is None:
                 line.slot = next((p for p in line.pools if p.start), None)
+            if line.slot is not None and slot_ended(
+                day=req.date,
+                start=line.slot.start,
+                end=line.slot.end,
+                now=now,
+                time_zone=site.time_zone,
+            ):
+                raise SlotEnded(details={"line": index, "slot": line.slot.pk})
         elif req.slot is not None:
             raise InvalidSlot(details={"line": index, "slot": req.slot})
         prepared.append(line)
