@@ -69,6 +69,15 @@ def demo_live(live_server: Any) -> Iterator[Any]:
         yield live_server
 
 
+def wait_until(page: Any, condition: Callable[[], bool], what: str, seconds: float = 10) -> None:
+    """Let the browser run (and route handlers be called) until ``condition()`` holds."""
+    for _ in range(int(seconds * 20)):
+        if condition():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(what)
+
+
 @pytest.fixture
 def clock() -> Iterator[Any]:
     """Time stands at the demo day (and runs on); ``clock.shift(timedelta)`` moves it."""

@@ -17,7 +17,7 @@ from admit.boxoffice.models import TicketPrint
 from admit.catalog.models import Site
 from admit.catalog.selectors import product_price, site_day
 from admit.sales.models import Order
-from tests.conftest import bearer_client
+from tests.conftest import bearer_client, wait_until
 from tests.sales_helpers import pay_cash, place, product
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -266,11 +266,7 @@ def test_an_order_answered_after_the_visitor_left_is_cancelled(
     page.click("#slot-next")
     page.wait_for_selector("#screen-review:not([hidden])")
     page.click("#pay-start")
-    for _ in range(200):
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert held, "the order was never sent"
+    wait_until(page, lambda: bool(held), "the order was never sent")
     route, response = held[0]
     code = response.json()["order"]["code"]
     assert Order.objects.get(code=code).status == Order.Status.PENDING
@@ -278,10 +274,10 @@ def test_an_order_answered_after_the_visitor_left_is_cancelled(
     page.wait_for_selector("#screen-start:not([hidden])", timeout=15000)  # idle: back to start
     with page.expect_event("requestfinished", lambda r: r.url.endswith("/orders/cancel")):
         route.fulfill(response=response)
-    for _ in range(100):
-        if Order.objects.get(code=code).status == Order.Status.CANCELLED:
-            break
-        page.wait_for_timeout(100)
-    assert Order.objects.get(code=code).status == Order.Status.CANCELLED
+    wait_until(
+        page,
+        lambda: Order.objects.get(code=code).status == Order.Status.CANCELLED,
+        "the late order was not cancelled",
+    )
     assert page.is_visible("#screen-start") and page.is_hidden("#screen-pay")
     assert errors == []

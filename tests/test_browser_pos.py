@@ -22,6 +22,7 @@ from admit.catalog.selectors import product_price, site_day
 from admit.sales.models import Order, Payment, Refund
 from admit.sales.services.orders import site_today
 from admit.tickets.models import Ticket
+from tests.conftest import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,6 +43,19 @@ def yuan(text: str) -> Decimal:
     match = re.search(r"-?[\d,]+\.\d\d", text)
     assert match, text
     return Decimal(match.group(0).replace(",", ""))
+
+
+def at_the_window(page: Any, base: str) -> None:
+    """The demo's cashier, on shift at window 2, signed in at the point of sale."""
+    from admit.demo.data import cashier_on_shift
+
+    cashier_on_shift("cashier", "window-2")
+    page.add_init_script("window.POS_NO_PRINT = true")
+    page.goto(f"{base}/admin/login/?next=/boxoffice/")
+    page.fill("#id_username", "cashier")
+    page.fill("#id_password", "demo1234")
+    page.click("input[type=submit]")
+    page.wait_for_selector(".product[data-code=adult]")
 
 
 def test_a_cashiers_whole_shift(demo_live: Any, page: Any) -> None:
@@ -167,16 +181,8 @@ def _screenshot_path() -> str:
 
 
 def test_qr_payment_pick_up_and_chinese(demo_live: Any, page: Any, browser: Any) -> None:
-    from admit.demo.data import cashier_on_shift
-
     base = demo_live.url
-    cashier_on_shift("cashier", "window-2")
-    page.add_init_script("window.POS_NO_PRINT = true")
-    page.goto(f"{base}/admin/login/?next=/boxoffice/")
-    page.fill("#id_username", "cashier")
-    page.fill("#id_password", "demo1234")
-    page.click("input[type=submit]")
-    page.wait_for_selector(".product[data-code=adult]")
+    at_the_window(page, base)
 
     # QR: the visitor pays on the sandbox page; the POS sees it and prints.
     page.click(".product[data-code=adult]")
@@ -260,11 +266,7 @@ def test_a_late_quote_does_not_overwrite_a_newer_one(demo_live: Any, page: Any) 
     group = Product.objects.get(code="group")
     assert group.persons != 12
     page.click(".product[data-code=group]")
-    for _ in range(200):
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert held, "the first quote was never sent"
+    wait_until(page, lambda: bool(held), "the first quote was never sent")
     assert seen[0]["lines"][0]["persons"] == group.persons
     page.fill("input.persons", "12")
     newer = window_price("group") * 12
@@ -288,17 +290,10 @@ def test_a_late_day_does_not_replace_the_day_chosen_after_it(demo_live: Any, pag
     """The cashier clicks tomorrow, then the day after before tomorrow's products have come
     back. Tomorrow's late answer must not replace the products (and time slots) of the day
     now chosen, or a sale would take another day's slot."""
-    from admit.demo.data import cashier_on_shift
     from admit.inventory.models import Pool
 
     base = demo_live.url
-    cashier_on_shift("cashier", "window-2")
-    page.add_init_script("window.POS_NO_PRINT = true")
-    page.goto(f"{base}/admin/login/?next=/boxoffice/")
-    page.fill("#id_username", "cashier")
-    page.fill("#id_password", "demo1234")
-    page.click("input[type=submit]")
-    page.wait_for_selector(".product[data-code=adult]")
+    at_the_window(page, base)
     days = page.eval_on_selector_all("#days [data-day]", "els => els.map(e => e.dataset.day)")
     tomorrow, after = days[1], days[2]
     held: list[tuple[Any, Any]] = []
@@ -311,11 +306,7 @@ def test_a_late_day_does_not_replace_the_day_chosen_after_it(demo_live: Any, pag
 
     page.route("**/boxoffice/pos/day?*", hold_tomorrow)
     page.click(f"#days [data-day='{tomorrow}']")
-    for _ in range(200):
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert held, "tomorrow was never asked for"
+    wait_until(page, lambda: bool(held), "tomorrow was never asked for")
     with page.expect_event("requestfinished", lambda r: r.url.endswith(f"date={after}")):
         page.click(f"#days [data-day='{after}']")
     route, response = held[0]
@@ -335,16 +326,8 @@ def test_a_late_day_does_not_replace_the_day_chosen_after_it(demo_live: Any, pag
 def test_one_qr_check_at_a_time(demo_live: Any, page: Any) -> None:
     """While a check of a QR payment is still on its way, no second one is sent: two would
     both see the payment and finish (and print) the sale twice."""
-    from admit.demo.data import cashier_on_shift
-
     base = demo_live.url
-    cashier_on_shift("cashier", "window-2")
-    page.add_init_script("window.POS_NO_PRINT = true")
-    page.goto(f"{base}/admin/login/?next=/boxoffice/")
-    page.fill("#id_username", "cashier")
-    page.fill("#id_password", "demo1234")
-    page.click("input[type=submit]")
-    page.wait_for_selector(".product[data-code=adult]")
+    at_the_window(page, base)
     page.click(".product[data-code=adult]")
     page.wait_for_function(
         "t => document.getElementById('sum-total').textContent.includes(t)",
@@ -361,10 +344,7 @@ def test_one_qr_check_at_a_time(demo_live: Any, page: Any) -> None:
     page.route("**/boxoffice/pos/orders/*", hold_checks)
     page.keyboard.press("F4")
     page.wait_for_selector("#qr:not([hidden]) svg")
-    for _ in range(100):
-        if checks:
-            break
-        page.wait_for_timeout(50)
+    wait_until(page, lambda: bool(checks), "the payment was never checked")
     assert len(checks) == 1
     page.wait_for_timeout(4000)  # the page checks every 1.5 s: two more would have gone out
     assert len(checks) == 1
