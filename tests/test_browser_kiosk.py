@@ -203,13 +203,8 @@ def test_a_visitor_picks_up_an_order_booked_through_the_api(demo_live: Any, kios
     assert printed.count() == 2
 
 
-def test_cancelling_a_payment_and_walking_away_return_to_the_start(
-    demo_live: Any, kiosk: Any, monkeypatch: Any
-) -> None:
-    from admit.boxoffice import views_kiosk
-
-    page = kiosk
-    pair(page, demo_live.url)
+def one_adult_tomorrow(page: Any) -> None:
+    """From the start screen to the review of one adult ticket for the next open day."""
     page.click("#go-buy")
     page.locator("#days .day:not([disabled])").nth(1).click()
     page.wait_for_selector("#screen-tickets:not([hidden])")
@@ -217,6 +212,17 @@ def test_cancelling_a_payment_and_walking_away_return_to_the_start(
     page.click("#tickets-next")
     page.locator("#slot-groups .slot:not([disabled])").first.click()
     page.click("#slot-next")
+    page.wait_for_selector("#screen-review:not([hidden])")
+
+
+def test_cancelling_a_payment_and_walking_away_return_to_the_start(
+    demo_live: Any, kiosk: Any, monkeypatch: Any
+) -> None:
+    from admit.boxoffice import views_kiosk
+
+    page = kiosk
+    pair(page, demo_live.url)
+    one_adult_tomorrow(page)
     page.click("#pay-start")
     page.wait_for_selector("#screen-pay:not([hidden]) #pay-qr svg")
     code = page.inner_text("#pay-order").strip()
@@ -257,14 +263,7 @@ def test_an_order_answered_after_the_visitor_left_is_cancelled(
             route.continue_()
 
     page.route("**/kiosk/api/orders", hold)
-    page.click("#go-buy")
-    page.locator("#days .day:not([disabled])").nth(1).click()
-    page.wait_for_selector("#screen-tickets:not([hidden])")
-    page.click(f"[data-product='{product('adult').pk}'] .plus")
-    page.click("#tickets-next")
-    page.locator("#slot-groups .slot:not([disabled])").first.click()
-    page.click("#slot-next")
-    page.wait_for_selector("#screen-review:not([hidden])")
+    one_adult_tomorrow(page)
     page.click("#pay-start")
     wait_until(page, lambda: bool(held), "the order was never sent")
     route, response = held[0]
