@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from admit.catalog.models import Channel, Gate, Lane, Product, Site
 from admit.customers.models import Account, Book, Guide
@@ -477,10 +478,12 @@ def entries_report(f: Filters) -> Result:
     late = qs.filter(late=True).aggregate(n=Sum("scans"))["n"]
     notes = (
         [
-            str(
-                _("%(n)s scans arrived after their day was closed; they count when they arrived.")
-                % {"n": late}
+            ngettext(
+                "%(n)s scan arrived after its day was closed; it counts when it arrived.",
+                "%(n)s scans arrived after their day was closed; they count when they arrived.",
+                late,
             )
+            % {"n": late}
         ]
         if late
         else []
