@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.test import Client
 from admit.catalog.models import Product
 from admit.partners.models import PartnerBooking
 from admit.sales.models import Refund
+from tests.octo_contract import check, spec
 from tests.test_partners_octo import B1, B2, adult, get, octo_reseller, post, reserve
 
 # The demo's clock: 2026-11-22 09:00 in Shanghai; the park opens at 07:30.
@@ -29,8 +31,14 @@ def octo(demo, clock) -> Client:
 
 
 def send(client: Client, method: str, path: str, body: Any) -> Any:
+    """Any body, even one no JSON encoder would make; the answer is checked against the
+    spec's schema for its path and status wherever the spec has the path."""
     data = body if isinstance(body, bytes | str) else json.dumps(body)
-    return getattr(client, method)(f"/octo{path}", data, content_type="application/json")
+    response = getattr(client, method)(f"/octo{path}", data, content_type="application/json")
+    template = re.sub(r"^/bookings/[^/]+", "/bookings/{uuid}", path)
+    if method in spec()["paths"].get(template, {}):
+        check(response, method, template)
+    return response
 
 
 def confirm(client: Client, uuid: str = B1) -> dict[str, Any]:
