@@ -237,7 +237,7 @@ def test_webhooks_to_private_addresses_are_refused_in_production(octo, settings)
     """A reseller could otherwise make the server call inside its own network (SSRF). The
     demo and the tests allow it: their receivers listen on 127.0.0.1."""
     from admit.partners.models import PartnerWebhook
-    from admit.partners.octo import public_url
+    from admit.partners.services.outbox import public_url
 
     settings.ADMIT_WEBHOOKS_PRIVATE_OK = False
     for url in (
@@ -259,3 +259,41 @@ def test_webhooks_to_private_addresses_are_refused_in_production(octo, settings)
         octo, "post", "/webhooks", {"event": "booking_update", "url": "https://93.184.216.34/h"}
     )
     assert response.status_code == 200 and PartnerWebhook.objects.count() == 1
+
+
+def test_a_webhook_whose_name_turned_private_is_not_called(octo, settings):
+    """The host is looked up again before every delivery: a name that resolved to a public
+    address at registration and to a private one now (DNS rebinding) is not called, and the
+    message is kept with the reason. Staff's own notice URLs are not affected."""
+    from django.db import transaction
+
+    from admit.partners.models import OutboxMessage, Partner
+    from admit.partners.services.outbox import outbox_deliver, outbox_put
+
+    settings.ADMIT_WEBHOOKS_PRIVATE_OK = False
+    klook = Partner.objects.get(code="klook")
+    with transaction.atomic():
+        hook = outbox_put(
+            topic="octo.booking_update", partner=klook, url="http://localhost:9/h", payload={}
+        )
+        staff = outbox_put(
+            topic="booking.redeemed", partner=klook, url="http://localhost:9/s", payload={}
+        )
+    assert hook is not None and staff is not None
+    OutboxMessage.objects.update(lease_owner="w", attempts=1)
+    sent: list[str] = []
+
+    def record(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+        sent.append(url)
+        return 200
+
+    refused = outbox_deliver(message_id=hook.pk, worker="w", send=record)
+    assert not refused.ok and "public address" in refused.error and sent == []
+    hook.refresh_from_db()
+    assert hook.status == OutboxMessage.Status.PENDING and "public address" in hook.last_error
+    assert outbox_deliver(message_id=staff.pk, worker="w", send=record).ok
+    assert sent == ["http://localhost:9/s"]
+
+    settings.ADMIT_WEBHOOKS_PRIVATE_OK = True  # the demo: local receivers are fine
+    OutboxMessage.objects.filter(pk=hook.pk).update(lease_owner="w")
+    assert outbox_deliver(message_id=hook.pk, worker="w", send=record).ok

@@ -13,20 +13,16 @@ the whole day (``OPENING_HOURS``); its id is its local start, e.g. ``2027-01-11T
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 import logging
 import math
-import socket
 import uuid as uuid_lib
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol, overload
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db.models import Count, Exists, OuterRef, Prefetch, Sum
@@ -62,6 +58,7 @@ from .services import (
     webhook_register,
 )
 from .services.bookings import PartnerActor, current_tickets, unit_uuids
+from .services.outbox import reachable
 from .services.webhooks import webhooks_of
 
 log = logging.getLogger(__name__)
@@ -1176,24 +1173,6 @@ def booking_extend_view(call: Call, reference: str) -> dict[str, Any]:
 # --- webhooks (the octo/webhooks capability) ---------------------------------------------------
 
 
-def public_url(url: str) -> bool:
-    """Whether every address the URL's host names (an address itself, or what it resolves to
-    now) is a public one: not private, loopback, link-local, multicast, reserved or unset. A
-    name that does not resolve is not public."""
-    host = urlsplit(url).hostname or ""
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        except (OSError, UnicodeError):
-            return False
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
-    return bool(addresses) and all(
-        a.is_global and not (a.is_multicast or a.is_reserved or a.is_unspecified) for a in addresses
-    )
-
-
 def webhook_json(hook: PartnerWebhook) -> dict[str, Any]:
     return {
         "id": str(hook.uuid),
@@ -1235,7 +1214,7 @@ def webhooks(call: Call) -> Any:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
         raise bad_request("url must be an http or https URL (at most 300 characters)") from None
-    if not settings.ADMIT_WEBHOOKS_PRIVATE_OK and not public_url(url):
+    if not reachable(url):
         raise bad_request("url must reach a public internet address")
     headers = body.get("headers") or {}
     if (

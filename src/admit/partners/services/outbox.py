@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import json
 import socket
 import urllib.error
@@ -38,6 +39,8 @@ from .wakeup import wake_on_commit
 
 USER_AGENT = "Admit-Outbox/1"
 RESERVED_HEADERS = {"content-type", "content-length", "user-agent", "host"}
+# Topics whose URL a reseller registered itself (OCTO webhooks), not staff.
+RESELLER_TOPICS = ("octo.",)
 
 
 def max_attempts() -> int:
@@ -149,6 +152,30 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirect)
 
 
+def public_url(url: str) -> bool:
+    """Whether every address the URL's host names (an address itself, or what it resolves to
+    now) is a public one: not private, loopback, link-local, multicast, reserved or unset. A
+    name that does not resolve is not public."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError):
+            return False
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
+    return bool(addresses) and all(
+        a.is_global and not (a.is_multicast or a.is_reserved or a.is_unspecified) for a in addresses
+    )
+
+
+def reachable(url: str) -> bool:
+    """Whether Admit may call ``url`` registered by a reseller: a public address, or any where
+    ``ADMIT_WEBHOOKS_PRIVATE_OK`` is on (the demo's and the tests' receivers run locally)."""
+    return bool(settings.ADMIT_WEBHOOKS_PRIVATE_OK) or public_url(url)
+
+
 def http_send(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
     """POST and return the status code (an HTTP error's code too)."""
     if not url.startswith(("http://", "https://")):
@@ -204,6 +231,12 @@ def outbox_deliver(
     lease is still this worker's)."""
     now = now or timezone.now()
     message = OutboxMessage.objects.select_related("partner").get(pk=message_id)
+    if message.topic.startswith(RESELLER_TOPICS) and not reachable(message.url):
+        # A reseller registered the URL itself: its name is looked up again before every
+        # delivery, so a name that turned private since registration is not called either.
+        error = "refused: the URL no longer reaches a public address"
+        dead = record_failure(message, worker, error, timezone.now())
+        return Delivery(message.pk, False, None, error, dead=dead)
     body = message.body.encode()
     try:
         status: int | None = send(message.url, body, headers_for(message, body, now), timeout)
