@@ -16,6 +16,7 @@ import pytest
 from django.test import Client
 
 from admit.catalog.models import Product
+from admit.core.versions import CATALOG, version_bump
 from admit.partners.models import PartnerBooking
 from admit.sales.models import Refund
 from tests.octo_contract import check, spec
@@ -158,6 +159,7 @@ def test_a_cancellation_that_keeps_a_fee_is_partial(octo):
 def test_cancellable_and_the_cutoff_say_what_the_sales_engine_does(octo):
     # Not refundable: confirmed, it is not cancellable, and cancelling is refused.
     Product.objects.filter(pk=adult().pk).update(refundable=False)
+    version_bump(CATALOG)
     reserve(octo, uuid=B1, units=1)
     assert confirm(octo, B1)["cancellable"] is False
     response = send(octo, "post", f"/bookings/{B1}/cancel", {})
@@ -166,6 +168,7 @@ def test_cancellable_and_the_cutoff_say_what_the_sales_engine_does(octo):
     # Refundable until 2 hours before the visit day opens (07:30): at 09:00, today's 13:30 slot
     # can no longer be cancelled, and the booking says so.
     Product.objects.filter(pk=adult().pk).update(refundable=True, refund_deadline_hours=2)
+    version_bump(CATALOG)  # as the catalog's services do on every change
     response, _body = reserve(octo, uuid=B2, units=1, availabilityId=f"{TODAY}T13:30:00+08:00")
     assert response.status_code == 200
     confirmed = confirm(octo, B2)
@@ -297,3 +300,29 @@ def test_a_webhook_whose_name_turned_private_is_not_called(octo, settings):
     settings.ADMIT_WEBHOOKS_PRIVATE_OK = True  # the demo: local receivers are fine
     OutboxMessage.objects.filter(pk=hook.pk).update(lease_owner="w")
     assert outbox_deliver(message_id=hook.pk, worker="w", send=record).ok
+
+
+def test_listing_bookings_costs_few_queries_per_booking(octo):
+    """The booking list renders each booking with what it shares with the others (product,
+    prices, start times, the day) read once: a booking more costs its own rows only."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def listed() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = octo.get("/octo/bookings", {"localDate": "2027-01-11"})
+        assert response.status_code == 200, response.content
+        check(response, "get", "/bookings/")
+        return len(captured.captured_queries)
+
+    for n in range(2):
+        response, body = reserve(octo, f"0b6c7d7e-5f0a-4c39-9b1e-0000000001{n:02d}", units=1)
+        assert response.status_code == 200, body
+    listed()  # caches warm, as on a running server
+    two = listed()
+    for n in range(2, 6):
+        response, body = reserve(octo, f"0b6c7d7e-5f0a-4c39-9b1e-0000000001{n:02d}", units=1)
+        assert response.status_code == 200, body
+    six = listed()
+    per_booking = (six - two) / 4
+    assert per_booking <= 3, (two, six)  # was 10: order, tickets, lines, product (4), days

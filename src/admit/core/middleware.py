@@ -23,6 +23,9 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+PARTNER_PREFIXES = ("/octo/", "/ota/")
+
+
 class RequestContextMiddleware:
     """Makes the caller's address and a request id available to services for the audit trail."""
 
@@ -39,7 +42,9 @@ class RequestContextMiddleware:
             via=via,
         )
         with request_context(ctx):
-            if via == "api":
+            # The machine-facing APIs (Admit's own, OCTO, the OTA connectors) read the cache
+            # counters once per request; pages may change the catalog and read it back.
+            if via == "api" or request.path.startswith(PARTNER_PREFIXES):
                 with RequestVersions():
                     response = self.get_response(request)
             else:

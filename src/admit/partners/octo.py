@@ -21,6 +21,7 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any, Protocol, overload
 
 from django.core.exceptions import RequestDataTooBig, ValidationError
@@ -35,6 +36,7 @@ from admit.catalog.models import Price, Product, Site
 from admit.catalog.selectors import DayInfo, product_price, site_day, site_days
 from admit.core.errors import DomainError
 from admit.core.text import has_nul
+from admit.core.versions import CATALOG, remember
 from admit.inventory.models import Pool, TemplateSlot
 from admit.inventory.selectors import SlotAvailability, availability_days
 from admit.inventory.services import pools_ensure
@@ -300,7 +302,9 @@ def _prices(
     partner: Partner, product: Product, day: dt.date, info: DayInfo | None = None
 ) -> tuple[Decimal, Decimal] | None:
     """Net (the partner's channel) and retail (its retail channel, else net) for one day."""
-    info = info or site_day(site=product.site, day=day)
+    info = info or remember(
+        CATALOG, ("day", product.site_id, day), partial(site_day, site=product.site, day=day)
+    )
     net = product_price(
         product=product, channel=partner.channel.code, day=day, day_type=info.day_type
     )
@@ -710,8 +714,27 @@ def booking_status(order: Order, tickets: list[Ticket], now: dt.datetime) -> str
     return "CONFIRMED"
 
 
+def _product_of(line: OrderLine) -> Product:
+    """A booked line's product with all its rendering reads (kept per catalog version: a
+    booking list shows the same few products again and again)."""
+    return (
+        Product.objects.filter(pk=line.product_id)
+        .select_related("site", "category")
+        .prefetch_related(
+            "zones",
+            "components__zone",
+            Prefetch("prices", queryset=Price.objects.select_related("channel")),
+        )
+        .get()
+    )
+
+
 def booking_json(call: Viewer, booking: PartnerBooking) -> dict[str, Any]:
-    order = Order.objects.select_related("site").get(pk=booking.order_id)
+    order = (
+        booking.order
+        if PartnerBooking.order.is_cached(booking)
+        else Order.objects.select_related("site").get(pk=booking.order_id)
+    )
     tickets = current_tickets(order)
     shown: list[tuple[Ticket | None, str]]
     if tickets:
@@ -728,16 +751,7 @@ def booking_json(call: Viewer, booking: PartnerBooking) -> dict[str, Any]:
         assert found is not None
         line = found
         shown = [(None, u) for u in unit_uuids(booking, line.quantity)]
-    product = (
-        Product.objects.filter(pk=line.product_id)
-        .select_related("site", "category")
-        .prefetch_related(
-            "zones",
-            "components__zone",
-            Prefetch("prices", queryset=Price.objects.select_related("channel")),
-        )
-        .get()
-    )
+    product = remember(CATALOG, ("octo_product", line.product_id), partial(_product_of, line))
     now = timezone.now()
     status = booking_status(order, tickets, now)
     redeemed = (
@@ -1019,7 +1033,7 @@ def bookings(call: Call) -> Any:
 
 def _bookings_list(call: Call) -> list[dict[str, Any]]:
     q = call.request.GET
-    qs = PartnerBooking.objects.filter(partner=call.partner).select_related("order")
+    qs = PartnerBooking.objects.filter(partner=call.partner).select_related("order__site")
     for field in ("resellerReference", "supplierReference", "localDate", "productId"):
         if field in q and not q[field]:
             raise bad_request(f"{field} is empty")
