@@ -162,12 +162,39 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Any:
+    """Keep each phase's report on the test, for fixtures that explain a failure."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def _explain(page: Any, seen: list[str]) -> None:
+    """What the page showed and did when a browser test failed (printed with the failure)."""
+    print(f"\n--- the page at the failure: {page.url}")
+    try:
+        print(page.evaluate("document.body ? document.body.innerText.slice(0, 1500) : ''"))
+    except Exception as exc:  # the page may be gone
+        print(f"(no text: {exc})")
+    print("--- its last requests, console messages and errors:")
+    print("\n".join(seen[-40:]))
+
+
 @pytest.fixture
 def page(browser: Any, request: Any) -> Iterator[Any]:
     context = browser.new_context(locale="en-US", viewport={"width": 1366, "height": 768})
     pg = context.new_page()
     pg.set_default_timeout(15000)
+    seen: list[str] = []
+    pg.on("console", lambda m: seen.append(f"console {m.type}: {m.text}"))
+    pg.on("pageerror", lambda e: seen.append(f"page error: {e}"))
+    pg.on("requestfailed", lambda r: seen.append(f"failed {r.method} {r.url}: {r.failure}"))
+    pg.on("response", lambda r: seen.append(f"{r.status} {r.request.method} {r.url}"))
     yield pg
+    call = getattr(request.node, "report_call", None)
+    if call is not None and call.failed:
+        _explain(pg, seen)
     if os.environ.get("ADMIT_SCREENSHOTS"):
         out = os.path.join(os.environ["ADMIT_SCREENSHOTS"], f"{request.node.name}.png")
         os.makedirs(os.path.dirname(out), exist_ok=True)
