@@ -279,4 +279,5 @@ def test_an_order_answered_after_the_visitor_left_is_cancelled(
         "the late order was not cancelled",
     )
     assert page.is_visible("#screen-start") and page.is_hidden("#screen-pay")
+    assert page.eval_on_selector("#pay-start", "b => !b.disabled")  # the next visitor can pay
     assert errors == []

@@ -57,7 +57,7 @@ def test_an_ended_slot_is_not_sold_and_nothing_is_written(api):
     orders = Order.objects.count()
     body = place(api, [line(api, "adult", 2, day=MON, start=None, slot=ended)], status=400)
     assert body["error"]["code"] == "slot_ended"
-    assert body["error"]["details"] == {"line": 0, "slot": ended}
+    assert body["error"]["details"] == {"line": 0, "slot": ended, "date": MON.isoformat()}
     assert "ended" in body["error"]["message"]
     assert Order.objects.count() == orders
     pool = Pool.objects.get(pk=ended)
@@ -115,3 +115,38 @@ def test_the_box_office_and_agencies_are_not_offered_an_ended_slot(api):
     adult_slots = [b.slots for b in found if b.product.pk == product("adult").pk]
     assert adult_slots, "the agency is not offered adult tickets"
     assert [s.start.strftime("%H:%M") for s in adult_slots[0]] == ["09:30", "11:30", "13:30"]
+
+
+def test_a_hold_never_outlasts_its_slot(api):
+    """A reservation confirmed after its slot would sell an ended slot: holds end with the
+    slot at the latest, also when a partner asks for more time."""
+    from admit.sales.services import order_hold_extend
+
+    slot_end = dt.datetime.combine(MON, dt.time(11, 30), tzinfo=SHANGHAI)
+    early = place(api, [line(api, "adult", 1, day=MON, start="09:30")])
+    order = Order.objects.get(code=early["code"])
+    assert order.expires_at == TEN + dt.timedelta(minutes=15)  # the usual hold
+    order_hold_extend(order=order, until=TEN + dt.timedelta(hours=3), actor=None)
+    order.refresh_from_db()
+    assert order.expires_at == slot_end
+
+    with time_machine.travel(slot_end - dt.timedelta(minutes=5), tick=False):
+        late = place(api, [line(api, "adult", 1, day=MON, start="09:30")])
+    assert Order.objects.get(code=late["code"]).expires_at == slot_end
+    later = place(api, [line(api, "adult", 1, day=MON, start="11:30")])  # ends 13:30: usual
+    assert Order.objects.get(code=later["code"]).expires_at == TEN + dt.timedelta(minutes=15)
+
+
+def test_when_every_slot_has_ended_the_product_is_not_offered(api):
+    with time_machine.travel(dt.datetime.combine(MON, dt.time(17, 0), tzinfo=SHANGHAI)):
+        cashier = Client()
+        cashier.force_login(User.objects.get(username="cashier"))
+        day = cashier.get("/boxoffice/pos/day", {"date": MON.isoformat()}).json()
+        adult = next(p for p in day["products"] if p["code"] == "adult")
+        assert adult["price"] is None and adult["slots"] == []
+        found, _why = bookable_products(agency_account(User.objects.get(username="agent")), MON)
+        assert product("adult").pk not in {b.product.pk for b in found}
+        tomorrow, _why = bookable_products(
+            agency_account(User.objects.get(username="agent")), MON + dt.timedelta(days=1)
+        )
+        assert product("adult").pk in {b.product.pk for b in tomorrow}

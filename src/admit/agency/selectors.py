@@ -111,16 +111,10 @@ def bookable_products(account: Account, day: dt.date) -> tuple[list[Bookable], s
         slots: list[SlotAvailability] = []
         if p.takes_capacity:
             pools_ensure(site=p.site, day=day, zones=p.capacity_zones)
-            slots = [
-                s
-                for s in open_slots(
-                    availability(product=p, day=day, channel=channel),
-                    day=day,
-                    now=timezone.now(),
-                    time_zone=p.site.time_zone,
-                )
-                if s.start
-            ]
+            found = [s for s in availability(product=p, day=day, channel=channel) if s.start]
+            slots = open_slots(found, day=day, now=timezone.now(), time_zone=p.site.time_zone)
+            if found and not slots:
+                continue  # every time slot of the day has ended
         percent = terms.percent(p.pk) if terms is not None else Decimal("0.00")
         out.append(Bookable(p, price, percent, slots))
     if not out and days and all(info.closed for info in days.values()):

@@ -329,6 +329,10 @@ def day(request: HttpRequest, shift: Shift) -> HttpResponse:
         slots = []
         if price is not None and p.takes_capacity and when >= site_today(site, timezone.now()):
             pools_ensure(site=site, day=when, zones=p.capacity_zones)
+            found = availability(product=p, day=when, channel=channel)
+            still = open_slots(found, day=when, now=timezone.now(), time_zone=site.time_zone)
+            if found and not still:
+                price = None  # every time slot of today has ended: nothing left to sell
             slots = [
                 {
                     "slot": s.pool.pk if s.pool else None,
@@ -336,12 +340,7 @@ def day(request: HttpRequest, shift: Shift) -> HttpResponse:
                     "end": s.end.strftime("%H:%M") if s.end else None,
                     "remaining": s.remaining,
                 }
-                for s in open_slots(
-                    availability(product=p, day=when, channel=channel),
-                    day=when,
-                    now=timezone.now(),
-                    time_zone=site.time_zone,
-                )
+                for s in still
             ]
         products.append(
             {

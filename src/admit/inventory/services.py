@@ -52,19 +52,24 @@ class SlotEnded(ValidationFailed):
     default_message = _("This time slot has ended; choose a later one.")
 
 
+def slot_end_at(
+    *, day: dt.date, start: dt.time | None, end: dt.time | None, time_zone: str
+) -> dt.datetime | None:
+    """When the time slot ``start``–``end`` of ``day`` ends, in the site's time zone (None for
+    a whole day). A slot whose end is not after its start runs past midnight."""
+    if start is None or end is None:
+        return None
+    ends = dt.datetime.combine(day, end, tzinfo=zoneinfo.ZoneInfo(time_zone))
+    return ends + dt.timedelta(days=1) if end <= start else ends
+
+
 def slot_ended(
     *, day: dt.date, start: dt.time | None, end: dt.time | None, now: dt.datetime, time_zone: str
 ) -> bool:
-    """Whether the time slot ``start``–``end`` of ``day`` is over at ``now`` in the site's time
-    zone: no ticket is sold for it any more, on any channel. A slot whose end is not after its
-    start runs past midnight; one without an end lasts the day."""
-    if start is None or end is None:
-        return False
-    local = timezone.localtime(now, zoneinfo.ZoneInfo(time_zone)).replace(tzinfo=None)
-    ends = dt.datetime.combine(day, end)
-    if end <= start:
-        ends += dt.timedelta(days=1)
-    return local >= ends
+    """Whether the time slot ``start``–``end`` of ``day`` is over at ``now``: no ticket is
+    sold for it any more, on any channel, and no hold on it outlasts it."""
+    ends = slot_end_at(day=day, start=start, end=end, time_zone=time_zone)
+    return ends is not None and now >= ends
 
 
 # --- Pools ----------------------------------------------------------------------------------

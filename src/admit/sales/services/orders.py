@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -47,6 +47,7 @@ from admit.inventory.services import (
     line_pools,
     pools_ensure,
     pools_for_sale,
+    slot_end_at,
     slot_ended,
     takes_save,
 )
@@ -324,7 +325,9 @@ def prepare(
                 now=now,
                 time_zone=site.time_zone,
             ):
-                raise SlotEnded(details={"line": index, "slot": line.slot.pk})
+                raise SlotEnded(
+                    details={"line": index, "slot": line.slot.pk, "date": req.date.isoformat()}
+                )
         elif req.slot is not None:
             raise InvalidSlot(details={"line": index, "slot": req.slot})
         prepared.append(line)
@@ -546,7 +549,11 @@ def _place(
         guide_id=guide_id,
         origin_province=where.province,
         origin_city=where.city,
-        expires_at=now + dt.timedelta(minutes=settings.ADMIT_HOLD_MINUTES),
+        expires_at=hold_until(
+            now + dt.timedelta(minutes=settings.ADMIT_HOLD_MINUTES),
+            prepared.site,
+            [(ln.request.date, ln.slot) for ln in prepared.lines],
+        ),
     )
     insert([order])
     lines = {}
@@ -809,12 +816,28 @@ def holds_expire(
     return sum(order_expire(order_id=i, now=now) for i in ids)
 
 
+def hold_until(
+    until: dt.datetime, site: Site, slots: Iterable[tuple[dt.date, Pool | None]]
+) -> dt.datetime:
+    """``until``, or the end of the earliest time slot held if that comes first: a hold never
+    outlasts its slot (a reservation confirmed after its slot would sell an ended slot)."""
+    for day, slot in slots:
+        if slot is not None:
+            ends = slot_end_at(day=day, start=slot.start, end=slot.end, time_zone=site.time_zone)
+            if ends is not None and ends < until:
+                until = ends
+    return until
+
+
 def order_hold_extend(
     *, order: Order, until: dt.datetime, actor: Any, now: dt.datetime | None = None
 ) -> Order:
     """Keep an unpaid order's places held until ``until`` (a partner's reservation asks for
     more or less time). Only while its hold still runs: an ended hold is not revived."""
     now = now or timezone.now()
+    held = order.lines.filter(replaced_by__isnull=True).select_related("slot", "order__site")
+    if held:
+        until = hold_until(until, held[0].order.site, [(ln.date, ln.slot) for ln in held])
     with transaction.atomic():
         if not Order.objects.filter(
             pk=order.pk, status=Order.Status.PENDING, expires_at__gte=now

@@ -279,7 +279,7 @@ def order_reschedule(
         if chosen is not None and slot_ended(
             day=date, start=chosen.start, end=chosen.end, now=now, time_zone=site.time_zone
         ):
-            raise SlotEnded(details={"slot": chosen.pk})
+            raise SlotEnded(details={"slot": chosen.pk, "date": date.isoformat()})
         pools = line_pools(
             product=product,
             day=date,

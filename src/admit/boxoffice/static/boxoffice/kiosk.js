@@ -111,7 +111,8 @@
   }
 
   function restart(message) {
-    visit += 1;
+    visit += 1;  // answers still on their way belong to the visitor who left
+    $("pay-start").disabled = false;  // a Pay whose answer is dropped must not stay pressed
     stopPolling();
     if (state.token && state.pending) {
       call("POST", "orders/cancel", { token: state.token }).catch(function () {});

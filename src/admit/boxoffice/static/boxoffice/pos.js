@@ -291,17 +291,19 @@
   }
   async function pollQr() {
     // One check at a time, and only for the order still on screen: two checks in flight
-    // would both see "paid" and finish (and print) the sale twice.
-    if (state.qrPolling) return;
+    // would both see "paid" and finish (and print) the sale twice. A check that has hung for
+    // 8 s no longer holds the next one back (the order code guards against a double finish).
+    const started = Date.now();
+    if (state.qrPolling && started - state.qrPolling < 8000) return;
     const code = state.qrOrder;
-    state.qrPolling = true;
+    state.qrPolling = started;
     try {
       const data = await api(orderUrl(code));
       if (code !== state.qrOrder || $("qr").hidden) return;
       if (data.order.status === "paid") { clearInterval(state.qrTimer); state.qrOrder = null; close("qr"); done(data.order, 0); }
       else if (data.order.status !== "pending") { clearInterval(state.qrTimer); $("qr-status").textContent = data.order.status_label; }
     } catch (e) { $("qr-status").textContent = e.message; }
-    finally { state.qrPolling = false; }
+    finally { if (state.qrPolling === started) state.qrPolling = 0; }
   }
   async function qrOther() {
     clearInterval(state.qrTimer); close("qr");
