@@ -241,10 +241,6 @@ def test_a_late_quote_does_not_overwrite_a_newer_one(demo_live: Any, page: Any) 
     """The server answers quotes in parallel, so they can come back out of order. Hold the
     answer to the first quote (the group's default size) until the second (12 persons) has
     been shown: the late answer must not replace the newer total."""
-    from admit.demo.data import cashier_on_shift
-
-    base = demo_live.url
-    cashier_on_shift("cashier", "window-2")
     held: list[tuple[Any, Any]] = []
     seen: list[dict[str, Any]] = []
 
@@ -255,12 +251,7 @@ def test_a_late_quote_does_not_overwrite_a_newer_one(demo_live: Any, page: Any) 
         else:
             route.continue_()
 
-    page.add_init_script("window.POS_NO_PRINT = true")
-    page.goto(f"{base}/admin/login/?next=/boxoffice/")
-    page.fill("#id_username", "cashier")
-    page.fill("#id_password", "demo1234")
-    page.click("input[type=submit]")
-    page.wait_for_selector(".product[data-code=adult]")
+    at_the_window(page, demo_live.url)
     page.route("**/boxoffice/pos/quote", hold_first)
 
     group = Product.objects.get(code="group")

@@ -6,8 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.db.models import Prefetch, QuerySet
+
+from admit.core.versions import CATALOG, remember
 
 from .calendar import DayType, day_type_for
 from .models import CalendarDay, Channel, Price, Product, Site
@@ -35,6 +38,12 @@ def _day_info(site: Site, day: dt.date, override: CalendarDay | None) -> DayInfo
 
 def site_day(*, site: Site, day: dt.date) -> DayInfo:
     return _day_info(site, day, CalendarDay.objects.filter(site=site, date=day).first())
+
+
+def site_day_kept(site: Site, day: dt.date) -> DayInfo:
+    """``site_day``, kept in memory until the catalog changes (hot paths ask for the same few
+    days again and again)."""
+    return remember(CATALOG, ("day", site.pk, day), partial(site_day, site=site, day=day))
 
 
 def site_days(*, site: Site, first: dt.date, last: dt.date) -> dict[dt.date, DayInfo]:

@@ -72,6 +72,14 @@ def slot_ended(
     return ends is not None and now >= ends
 
 
+def slot_still_open(
+    *, slot: Pool, day: dt.date, now: dt.datetime, time_zone: str, **details: Any
+) -> None:
+    """Refuse ``slot`` of ``day`` with ``slot_ended`` once it is over (``details`` added)."""
+    if slot_ended(day=day, start=slot.start, end=slot.end, now=now, time_zone=time_zone):
+        raise SlotEnded(details={**details, "slot": slot.pk, "date": day.isoformat()})
+
+
 # --- Pools ----------------------------------------------------------------------------------
 
 

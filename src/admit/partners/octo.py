@@ -33,7 +33,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from admit.access.models import Scan
 from admit.catalog.models import Price, Product, Site
-from admit.catalog.selectors import DayInfo, product_price, site_day, site_days
+from admit.catalog.selectors import DayInfo, product_price, site_day_kept, site_days
 from admit.core.errors import DomainError
 from admit.core.text import has_nul
 from admit.core.versions import CATALOG, remember
@@ -302,9 +302,7 @@ def _prices(
     partner: Partner, product: Product, day: dt.date, info: DayInfo | None = None
 ) -> tuple[Decimal, Decimal] | None:
     """Net (the partner's channel) and retail (its retail channel, else net) for one day."""
-    info = info or remember(
-        CATALOG, ("day", product.site_id, day), partial(site_day, site=product.site, day=day)
-    )
+    info = info or site_day_kept(product.site, day)
     net = product_price(
         product=product, channel=partner.channel.code, day=day, day_type=info.day_type
     )

@@ -17,7 +17,7 @@ from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 
 from admit.catalog.models import Channel, Price, Product, Site
-from admit.catalog.selectors import product_price, site_day
+from admit.catalog.selectors import product_price, site_day_kept
 from admit.core import hooks
 from admit.core.codes import random_code
 from admit.core.errors import ValidationFailed
@@ -39,7 +39,6 @@ from admit.inventory.models import CapacityTemplate, Pool
 from admit.inventory.services import (
     InvalidSlot,
     SiteClosed,
-    SlotEnded,
     SoldOut,
     capacity_confirm,
     capacity_release,
@@ -48,7 +47,7 @@ from admit.inventory.services import (
     pools_ensure,
     pools_for_sale,
     slot_end_at,
-    slot_ended,
+    slot_still_open,
     takes_save,
 )
 from admit.tickets.models import Ticket
@@ -276,11 +275,7 @@ def prepare(
         ):
             raise errors.NotOnSale(details={"line": index})
         if req.date not in days:
-            days[req.date] = remember(
-                CATALOG,
-                ("day", site.pk, req.date),
-                partial(site_day, site=site, day=req.date),
-            )
+            days[req.date] = site_day_kept(site, req.date)
         info = days[req.date]
         if info.closed:
             raise SiteClosed(details={"line": index, "date": req.date.isoformat()})
@@ -318,15 +313,9 @@ def prepare(
                 raise
             if line.slot is None:
                 line.slot = next((p for p in line.pools if p.start), None)
-            if line.slot is not None and slot_ended(
-                day=req.date,
-                start=line.slot.start,
-                end=line.slot.end,
-                now=now,
-                time_zone=site.time_zone,
-            ):
-                raise SlotEnded(
-                    details={"line": index, "slot": line.slot.pk, "date": req.date.isoformat()}
+            if line.slot is not None:
+                slot_still_open(
+                    slot=line.slot, day=req.date, now=now, time_zone=site.time_zone, line=index
                 )
         elif req.slot is not None:
             raise InvalidSlot(details={"line": index, "slot": req.slot})

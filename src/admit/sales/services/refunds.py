@@ -24,13 +24,12 @@ from admit.inventory.models import Pool
 from admit.inventory.services import (
     InvalidSlot,
     SiteClosed,
-    SlotEnded,
     capacity_confirm,
     capacity_return,
     capacity_take,
     line_pools,
     pools_ensure,
-    slot_ended,
+    slot_still_open,
     takes_save,
 )
 from admit.tickets.models import Ticket
@@ -276,10 +275,8 @@ def order_reschedule(
         chosen = next((p for p in day_pools if p.pk == slot), None) if slot else None
         if slot is not None and chosen is None:
             raise InvalidSlot(details={"slot": slot})
-        if chosen is not None and slot_ended(
-            day=date, start=chosen.start, end=chosen.end, now=now, time_zone=site.time_zone
-        ):
-            raise SlotEnded(details={"slot": chosen.pk, "date": date.isoformat()})
+        if chosen is not None:
+            slot_still_open(slot=chosen, day=date, now=now, time_zone=site.time_zone)
         pools = line_pools(
             product=product,
             day=date,
