@@ -45,6 +45,13 @@ def yuan(text: str) -> Decimal:
     return Decimal(match.group(0).replace(",", ""))
 
 
+def total_shows(page: Any, amount: str) -> None:
+    """Wait until the basket's total on screen is ``amount`` (as "123.00")."""
+    page.wait_for_function(
+        "t => document.getElementById('sum-total').textContent.includes(t)", arg=amount
+    )
+
+
 def at_the_window(page: Any, base: str) -> None:
     """The demo's cashier, on shift at window 2, signed in at the point of sale."""
     from admit.demo.data import cashier_on_shift
@@ -87,10 +94,7 @@ def test_a_cashiers_whole_shift(demo_live: Any, page: Any) -> None:
     page.keyboard.press("3")
     page.keyboard.press(child_key)
     expected = window_price("adult") * 3 + window_price("child")
-    page.wait_for_function(
-        "t => document.getElementById('sum-total').textContent.includes(t)",
-        arg=f"{expected:.2f}",
-    )
+    total_shows(page, f"{expected:.2f}")
     page.keyboard.press("F2")
     assert page.evaluate("document.activeElement.id") == "t-tendered"
     tendered = (expected // 100 + 1) * 100
@@ -111,10 +115,7 @@ def test_a_cashiers_whole_shift(demo_live: Any, page: Any) -> None:
     page.click(".product[data-code=group]")
     page.fill("input.persons", "12")
     group_price = window_price("group") * 12
-    page.wait_for_function(
-        "t => document.getElementById('sum-total').textContent.includes(t)",
-        arg=f"{group_price:.2f}",
-    )
+    total_shows(page, f"{group_price:.2f}")
     page.keyboard.press("F3")
     page.fill("#t-reference", "POS-000123")
     page.keyboard.press("Enter")
@@ -186,10 +187,7 @@ def test_qr_payment_pick_up_and_chinese(demo_live: Any, page: Any, browser: Any)
 
     # QR: the visitor pays on the sandbox page; the POS sees it and prints.
     page.click(".product[data-code=adult]")
-    page.wait_for_function(
-        "t => document.getElementById('sum-total').textContent.includes(t)",
-        arg=f"{window_price('adult'):.2f}",
-    )
+    total_shows(page, f"{window_price('adult'):.2f}")
     page.keyboard.press("F4")
     page.wait_for_selector("#qr:not([hidden]) svg")
     pay_url = page.get_attribute("#qr-link", "href")
@@ -206,10 +204,7 @@ def test_qr_payment_pick_up_and_chinese(demo_live: Any, page: Any, browser: Any)
 
     # A sale left waiting for its QR code is collected with cash through "Pick up".
     page.click(".product[data-code=child]")
-    page.wait_for_function(
-        "t => document.getElementById('sum-total').textContent.includes(t)",
-        arg=f"{window_price('child'):.2f}",
-    )
+    total_shows(page, f"{window_price('child'):.2f}")
     page.keyboard.press("F4")
     page.wait_for_selector("#qr:not([hidden]) svg")
     page.click("#btn-qr-other")
@@ -261,9 +256,7 @@ def test_a_late_quote_does_not_overwrite_a_newer_one(demo_live: Any, page: Any) 
     assert seen[0]["lines"][0]["persons"] == group.persons
     page.fill("input.persons", "12")
     newer = window_price("group") * 12
-    page.wait_for_function(
-        "t => document.getElementById('sum-total').textContent.includes(t)", arg=f"{newer:.2f}"
-    )
+    total_shows(page, f"{newer:.2f}")
     assert seen[-1]["lines"][0]["persons"] == 12
 
     route, response = held[0]
@@ -320,10 +313,7 @@ def test_one_qr_check_at_a_time(demo_live: Any, page: Any) -> None:
     base = demo_live.url
     at_the_window(page, base)
     page.click(".product[data-code=adult]")
-    page.wait_for_function(
-        "t => document.getElementById('sum-total').textContent.includes(t)",
-        arg=f"{window_price('adult'):.2f}",
-    )
+    total_shows(page, f"{window_price('adult'):.2f}")
     checks: list[Any] = []
 
     def hold_checks(route: Any) -> None:
