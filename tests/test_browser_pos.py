@@ -327,6 +327,9 @@ def test_one_qr_check_at_a_time(demo_live: Any, page: Any) -> None:
     page.wait_for_selector("#qr:not([hidden]) svg")
     wait_until(page, lambda: bool(checks), "the payment was never checked")
     assert len(checks) == 1
-    page.wait_for_timeout(4000)  # the page checks every 1.5 s: two more would have gone out
-    assert len(checks) == 1
+    # The page checks every 1.5 s: without the guard four more would go out in 6 s. With it, a
+    # check that has hung for 8 s (counted from when the page sent it, which on a busy machine
+    # can be seconds before this test saw it) lets one more go: never more than two.
+    page.wait_for_timeout(6000)
+    assert len(checks) <= 2, len(checks)
     page.unroute("**/boxoffice/pos/orders/*")  # lets the held check go on
